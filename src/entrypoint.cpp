@@ -1,0 +1,105 @@
+// entrypoint.cpp — the event loop of the entrypoint mode.
+//
+// Set-up may fail loudly (exit 1 before PROGRAM exists); once PROGRAM runs,
+// nothing here makes foster exit except PROGRAM's end.
+#include "entrypoint.hpp"
+
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "event_loop.hpp"
+#include "leftovers.hpp"
+#include "log.hpp"
+#include "program.hpp"
+#include "reaper.hpp"
+#include "signal_names.hpp"
+#include "signals.hpp"
+
+namespace foster {
+
+namespace {
+
+class Entrypoint {
+public:
+    Entrypoint(const Options& options, Inheritance& inheritance, Fd signal_fd)
+        : options_(options),
+          is_pid1_(inheritance.pid == 1),
+          signal_fd_(std::move(signal_fd)),
+          program_(options, inheritance),
+          leftovers_(loop_, is_pid1_) {}
+
+    int run() {
+        if (const auto failed = program_.start()) return *failed;
+        if (is_pid1_ && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
+        loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
+        // A SIGCHLD may already be queued (PROGRAM exited at once); the
+        // signalfd reports it on the first turn.
+        while (!done_) loop_.run_once();
+        return program_.exit_code();
+    }
+
+private:
+    void on_signals() {
+        bool child_event = false;
+        for (const auto& info : read_signals(signal_fd_.get())) {
+            const int sig = static_cast<int>(info.ssi_signo);
+            if (sig == SIGCHLD) child_event = true;
+            else if (caused_by_foster(info)) log::debug("ignoring " + signal_name(sig) + " caused by foster itself");
+            else program_.forward(sig);
+        }
+        if (child_event) on_children();
+    }
+
+    void on_children() {
+        for (const auto& child : reap_terminated_children()) {
+            if (program_.on_reaped(child)) done_ = leftovers_.begin(options_.grace);
+        }
+        if (leftovers_.active() && !done_) done_ = leftovers_.after_reaping();
+    }
+
+    const Options& options_;
+    bool is_pid1_;
+    Fd signal_fd_;
+    EventLoop loop_;
+    Program program_;
+    Leftovers leftovers_;
+    bool done_ = false;
+};
+
+// Asks the kernel for `sig` when foster's parent dies. If the parent died
+// before the request took effect, nobody would ever send it: send it now.
+void request_parent_death_signal(int sig) {
+    const pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, sig) != 0) {
+        log::error("cannot set the parent death signal: " + log::errno_text(errno));
+        return;
+    }
+    if (getppid() != parent) kill(getpid(), sig);
+}
+
+}  // namespace
+
+int run_entrypoint(const Options& options, Inheritance& inheritance) {
+    const sigset_t handled = handled_signals();
+    Fd signal_fd = open_signalfd(handled);
+    if (!signal_fd) {
+        log::fatal("cannot set up signal handling: " + log::errno_text(errno));
+        return 1;
+    }
+    if (inheritance.pid != 1 && !become_subreaper())
+        log::error("cannot become a child subreaper: " + log::errno_text(errno));
+    if (options.parent_death_signal) request_parent_death_signal(*options.parent_death_signal);
+    try {
+        Entrypoint entrypoint(options, inheritance, std::move(signal_fd));
+        return entrypoint.run();
+    } catch (const std::exception& e) {
+        // Only the loop's set-up throws (epoll, timerfd), before PROGRAM exists.
+        log::fatal(std::string("cannot start: ") + e.what());
+        return 1;
+    }
+}
+
+}  // namespace foster

@@ -1,0 +1,145 @@
+#include "reaper.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <memory>
+#include <unordered_map>
+
+#include "fd.hpp"
+
+namespace foster {
+
+namespace {
+
+ExitStatus status_from(const siginfo_t& info) {
+    if (info.si_code == CLD_EXITED) return {false, info.si_status};
+    return {true, info.si_status};  // CLD_KILLED, CLD_DUMPED
+}
+
+// Parent pid of `pid` from /proc/PID/stat, or -1. The comm field may hold
+// spaces and parentheses, so parse after the last ')'.
+pid_t parent_of(int proc_fd, const char* pid_text) {
+    char path[64];
+    std::snprintf(path, sizeof path, "%s/stat", pid_text);
+    Fd fd{openat(proc_fd, path, O_RDONLY | O_CLOEXEC)};
+    if (!fd) return -1;
+    char buf[512];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char* close_paren = std::strrchr(buf, ')');
+    if (close_paren == nullptr) return -1;
+    char state = 0;
+    int ppid = -1;
+    if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
+    return state == 'Z' ? -1 : ppid;  // a zombie is waiting to be reaped, not to be signalled
+}
+
+// Every live process's parent, from one pass over /proc.
+std::unordered_map<pid_t, pid_t> read_parent_map() {
+    std::unordered_map<pid_t, pid_t> parents;
+    // glibc's opendir opens with O_CLOEXEC.
+    std::unique_ptr<DIR, int (*)(DIR*)> proc{opendir("/proc"), closedir};
+    if (!proc) return parents;
+    const int proc_fd = dirfd(proc.get());
+    while (const dirent* entry = readdir(proc.get())) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        const pid_t ppid = parent_of(proc_fd, entry->d_name);
+        if (ppid >= 0) parents[static_cast<pid_t>(std::atoi(entry->d_name))] = ppid;
+    }
+    return parents;
+}
+
+// Signals one process found in a snapshot, but only if it is still the child
+// of `expected_parent`: the pidfd pins the process, the second look at its
+// parent proves the pid was not recycled in between.
+bool signal_if_still_child(int proc_fd, pid_t pid, pid_t expected_parent, int sig) {
+    Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
+    if (!pidfd) return false;
+    const std::string pid_text = std::to_string(pid);
+    if (parent_of(proc_fd, pid_text.c_str()) != expected_parent) return false;
+    return syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+std::vector<pid_t> descendants_in(const std::unordered_map<pid_t, pid_t>& parents, pid_t root) {
+    std::unordered_map<pid_t, std::vector<pid_t>> children;
+    for (const auto& [pid, ppid] : parents) children[ppid].push_back(pid);
+    std::vector<pid_t> found;
+    std::vector<pid_t> todo{root};
+    while (!todo.empty()) {
+        const pid_t parent = todo.back();
+        todo.pop_back();
+        const auto it = children.find(parent);
+        if (it == children.end()) continue;
+        for (pid_t child : it->second) {
+            found.push_back(child);
+            todo.push_back(child);
+        }
+    }
+    return found;
+}
+
+}  // namespace
+
+std::vector<ReapedChild> reap_terminated_children() {
+    std::vector<ReapedChild> reaped;
+    for (;;) {
+        siginfo_t info{};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG) != 0) {
+            if (errno == EINTR) continue;
+            break;  // ECHILD: no children at all
+        }
+        if (info.si_pid == 0) break;  // children, but none has terminated
+        reaped.push_back({info.si_pid, status_from(info)});
+    }
+    return reaped;
+}
+
+ExitStatus reap_child(pid_t pid) {
+    siginfo_t info{};
+    while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) != 0 && errno == EINTR) {
+    }
+    return status_from(info);
+}
+
+bool has_children() {
+    siginfo_t info{};
+    int r;
+    do r = waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT);
+    while (r != 0 && errno == EINTR);
+    return r == 0;
+}
+
+bool become_subreaper() { return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
+
+std::vector<pid_t> find_descendants(pid_t root) { return descendants_in(read_parent_map(), root); }
+
+int signal_leftovers(int sig, bool is_pid1) {
+    if (is_pid1) {
+        // kill(-1) skips foster itself and reaches every other process of the
+        // namespace, including ones that entered it from outside.
+        return kill(-1, sig) == 0 ? 1 : 0;
+    }
+    Fd proc{open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!proc) return 0;
+    const auto parents = read_parent_map();
+    int signalled = 0;
+    for (pid_t pid : descendants_in(parents, getpid())) {
+        const auto it = parents.find(pid);
+        if (it != parents.end() && signal_if_still_child(proc.get(), pid, it->second, sig)) ++signalled;
+    }
+    return signalled;
+}
+
+}  // namespace foster

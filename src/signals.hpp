@@ -1,0 +1,45 @@
+// signals.hpp — how foster receives signals: all blocked, read from a signalfd.
+//
+// foster installs no signal handlers at all. Every signal it handles is
+// blocked before the first child exists and read from one signalfd in the
+// event loop, so a signal can never interrupt foster half-way through
+// something, and a signal the kernel would otherwise drop for PID 1 (no
+// handler installed) is queued instead: blocked signals are never discarded.
+// The synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP,
+// SIGSYS) stay unblocked: blocking them would turn a crash into a hang.
+#pragma once
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <vector>
+
+#include "fd.hpp"
+
+namespace foster {
+
+// The signal state foster was started with; what PROGRAM is owed.
+struct InheritedSignals {
+    sigset_t mask;     // blocked at exec
+    sigset_t ignored;  // SIG_IGN at exec
+};
+
+InheritedSignals capture_inherited_signals();
+
+// Every signal foster blocks and reads: all but SIGKILL, SIGSTOP and the
+// synchronous ones.
+sigset_t handled_signals();
+
+// Blocks `signals` and returns a non-blocking, close-on-exec signalfd for them.
+// Returns an invalid Fd (errno set) on failure.
+Fd open_signalfd(const sigset_t& signals);
+
+// Drains the signalfd: every queued signal, in order. Empty when none is left.
+std::vector<signalfd_siginfo> read_signals(int signal_fd);
+
+// True for signals foster provoked itself: SIGPIPE from its own write to a
+// closed pipe, SIGTTOU/SIGTTIN from its own terminal access. Forwarding those
+// to PROGRAM would punish it for something foster did.
+bool caused_by_foster(const signalfd_siginfo& info);
+
+}  // namespace foster

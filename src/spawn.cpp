@@ -1,0 +1,197 @@
+// spawn.cpp — the parent side of starting a child.
+//
+// The primitive is clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): the child
+// shares our memory instead of copying the page tables, and we are suspended
+// until it has exec'd or exited, so the exec report can be read at once and
+// the child's use of our memory ends before we run again. docs/DESIGN.md has
+// the figures against fork and posix_spawn.
+#include "spawn.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "log.hpp"
+#include "spawn_child.hpp"
+
+namespace foster {
+
+namespace {
+
+constexpr std::size_t child_stack_size = 64 * 1024;
+
+// One stack for every child: a child runs on it only while we are suspended
+// (CLONE_VFORK), so it is never in use twice. Mapped once, with a guard page
+// below it so an overflow faults instead of corrupting our heap.
+char* child_stack_top() {
+    static char* top = [] {
+        const std::size_t guard = 4096;
+        void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (base == MAP_FAILED) return static_cast<char*>(nullptr);
+        mprotect(base, guard, PROT_NONE);
+        return static_cast<char*>(base) + guard + child_stack_size;
+    }();
+    return top;
+}
+
+std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
+    for (const auto& entry : envp)
+        if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
+            return entry.substr(name.size() + 1);
+    return {};
+}
+
+// Storage the plan's pointers point into; lives across the clone call.
+struct PlanStorage {
+    std::vector<const char*> argv;
+    std::vector<std::string> env_strings;
+    std::vector<char*> envp;
+    std::vector<std::string> candidates;
+    std::vector<const char*> candidate_ptrs;
+    std::vector<int> keep_fds;
+    std::vector<gid_t> groups;
+    char* listen_pid_digits = nullptr;
+};
+
+ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int report_fd) {
+    for (const auto& a : request.argv) storage.argv.push_back(a.c_str());
+    storage.argv.push_back(nullptr);
+
+    storage.env_strings = request.envp;
+    std::size_t listen_pid_index = storage.env_strings.size();
+    if (request.rewrite_listen_pid) {
+        for (std::size_t i = 0; i < storage.env_strings.size(); ++i) {
+            if (storage.env_strings[i].rfind("LISTEN_PID=", 0) == 0) {
+                // Room for any pid; the child writes its digits and a NUL.
+                storage.env_strings[i] = "LISTEN_PID=" + std::string(20, '\0');
+                listen_pid_index = i;
+            }
+        }
+    }
+    for (auto& e : storage.env_strings) storage.envp.push_back(e.data());
+    storage.envp.push_back(nullptr);
+    if (listen_pid_index < storage.env_strings.size())
+        storage.listen_pid_digits = storage.env_strings[listen_pid_index].data() + std::strlen("LISTEN_PID=");
+
+    storage.candidates = executable_candidates(request.argv.at(0), request.envp);
+    for (const auto& c : storage.candidates) storage.candidate_ptrs.push_back(c.c_str());
+    storage.candidate_ptrs.push_back(nullptr);
+
+    storage.keep_fds = request.keep_fds;
+    std::sort(storage.keep_fds.begin(), storage.keep_fds.end());
+    storage.keep_fds.erase(std::remove_if(storage.keep_fds.begin(), storage.keep_fds.end(),
+                                          [](int fd) { return fd <= 2; }),
+                           storage.keep_fds.end());
+
+    ChildPlan plan{};
+    plan.argv = storage.argv.data();
+    plan.envp = storage.envp.data();
+    plan.exec_candidates = storage.candidate_ptrs.data();
+    plan.group = request.group;
+    plan.take_terminal = request.take_terminal;
+    plan.mask = request.mask;
+    plan.reset_to_default = request.reset_to_default;
+    plan.keep_fds = storage.keep_fds.data();
+    plan.keep_fd_count = static_cast<int>(storage.keep_fds.size());
+    for (int slot = 0; slot < 3; ++slot) plan.stdio_source[slot] = request.stdio[static_cast<std::size_t>(slot)].source;
+    plan.working_directory = request.working_directory ? request.working_directory->c_str() : nullptr;
+    plan.set_umask = request.umask.has_value();
+    plan.umask_value = request.umask.value_or(0);
+    if (request.ids) {
+        storage.groups = request.ids->groups;
+        plan.set_ids = true;
+        plan.uid = request.ids->uid;
+        plan.gid = request.ids->gid;
+        plan.groups = storage.groups.data();
+        plan.group_count = static_cast<int>(storage.groups.size());
+    }
+    plan.listen_pid_digits = storage.listen_pid_digits;
+    plan.report_fd = report_fd;
+    return plan;
+}
+
+// Reads the child's report: nothing (EOF) means execve succeeded.
+SpawnFailure read_report(int report_fd, pid_t pid) {
+    ChildReport report{};
+    ssize_t n;
+    do n = ::read(report_fd, &report, sizeof report);
+    while (n < 0 && errno == EINTR);
+    if (n == 0) return {};
+    if (n != static_cast<ssize_t>(sizeof report)) return {SpawnStage::exec, EIO, pid};
+    return {static_cast<SpawnStage>(report.stage), report.error, pid};
+}
+
+}  // namespace
+
+std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& envp) {
+    if (name.find('/') != std::string::npos) return {name};
+    std::string path = env_value(envp, "PATH");
+    if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";  // execvp's default, minus "."
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t colon = path.find(':', start);
+        std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
+        out.push_back(dir + "/" + name);
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    return out;
+}
+
+SpawnResult spawn(const SpawnRequest& request) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+
+    char* stack = child_stack_top();
+    if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, ENOMEM, -1}};
+
+    PlanStorage storage;
+    ChildPlan plan = make_plan(request, storage, report.write_end.get());
+
+    int pidfd = -1;
+    const pid_t pid = clone(run_child, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+    if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Fd child_pidfd{pidfd};
+
+    // We run again only after the child exec'd or exited; closing our write
+    // end leaves the child's (gone at exec) as the only one, so read() sees
+    // EOF for success or the report for failure, without blocking.
+    report.write_end.reset();
+    SpawnFailure failure = read_report(report.read_end.get(), pid);
+    if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
+    return {SpawnedChild{pid, std::move(child_pidfd)}, {}};
+}
+
+std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
+                                   const std::string& working_directory) {
+    switch (stage) {
+        case SpawnStage::none: return "started '" + program + "'";
+        case SpawnStage::fork: return "cannot start a process for '" + program + "'";
+        case SpawnStage::session: return "cannot give '" + program + "' a process group";
+        case SpawnStage::stdio: return "cannot set up the standard descriptors of '" + program + "'";
+        case SpawnStage::descriptors: return "cannot close foster's descriptors for '" + program + "'";
+        case SpawnStage::umask: return "cannot set the umask of '" + program + "'";
+        case SpawnStage::chdir: return "cannot change directory to " + working_directory;
+        case SpawnStage::groups: return "cannot set the supplementary groups of '" + program + "'";
+        case SpawnStage::gid: return "cannot set the group of '" + program + "'";
+        case SpawnStage::uid: return "cannot set the user of '" + program + "'";
+        case SpawnStage::signals: return "cannot set the signal mask of '" + program + "'";
+        case SpawnStage::exec: return "cannot run '" + program + "'";
+    }
+    return "cannot run '" + program + "'";
+}
+
+int exit_status_for_exec_errno(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }
+
+}  // namespace foster

@@ -1,0 +1,110 @@
+// spawn.hpp — starting a child: everything prepared here, in the parent.
+//
+// A SpawnRequest is a declarative description of the child (s6's model):
+// argv, envp, the candidate paths of the executable, the process group, the
+// descriptors, the signal state, credentials. build_spawn_plan() turns it into
+// flat, pre-allocated arrays; the child side (spawn_child.cpp) only applies
+// them and execs. Nothing in the child allocates, locks, logs or throws.
+//
+// The same code serves PROGRAM (entrypoint mode: the signal mask, ignored
+// signals and descriptors foster inherited) and services (a clean state: empty
+// mask, default dispositions, fds 0-2 only); the difference is data.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fd.hpp"
+
+namespace foster {
+
+// Which step of the child's set-up failed; each gets its own message.
+enum class SpawnStage : int {
+    none = 0,
+    fork,
+    session,
+    stdio,
+    descriptors,
+    umask,
+    chdir,
+    groups,
+    gid,
+    uid,
+    signals,
+    exec,
+};
+
+// "cannot run 'x'", "cannot change directory to /srv", ...
+std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
+                                   const std::string& working_directory);
+
+// Exit status a shell would give for an exec failure: 127 not found, 126 otherwise.
+int exit_status_for_exec_errno(int err);
+
+enum class ProcessGroup {
+    new_group,    // setpgid(0, 0): PROGRAM, so -g can reach its group
+    new_session,  // setsid(): services, each with a group of its own
+};
+
+// What a descriptor slot 0-2 of the child gets.
+struct StdioSlot {
+    int source = -1;  // -1: keep what foster has; otherwise dup3'd onto the slot
+};
+
+struct SpawnRequest {
+    std::vector<std::string> argv;  // argv[0] is looked up in PATH unless it has a '/'
+    std::vector<std::string> envp;  // "NAME=value"
+    ProcessGroup group = ProcessGroup::new_group;
+    bool take_terminal = false;     // make the child's group the foreground of fd 0's terminal
+
+    // Signals: the child's mask at exec, and which signals it resets to SIG_DFL.
+    sigset_t mask{};
+    sigset_t reset_to_default{};
+
+    // Descriptors above 2 that survive exec (entrypoint: what foster inherited);
+    // every other one is marked close-on-exec in the child.
+    std::vector<int> keep_fds;
+    std::array<StdioSlot, 3> stdio{};
+
+    std::optional<std::string> working_directory;
+    std::optional<mode_t> umask;
+    struct Ids {
+        uid_t uid;
+        gid_t gid;
+        std::vector<gid_t> groups;
+    };
+    std::optional<Ids> ids;
+
+    // When set, the environment entry "LISTEN_PID=..." is rewritten in the
+    // child to the child's own pid (socket activation through foster).
+    bool rewrite_listen_pid = false;
+};
+
+struct SpawnedChild {
+    pid_t pid = -1;
+    Fd pidfd;  // holds the child: signals go through it, a recycled pid is never hit
+};
+
+struct SpawnFailure {
+    SpawnStage stage = SpawnStage::none;
+    int error = 0;   // errno
+    pid_t pid = -1;  // the child that failed (already exited, still to be reaped), or -1
+};
+
+struct SpawnResult {
+    std::optional<SpawnedChild> child;
+    SpawnFailure failure;  // meaningful when !child
+};
+
+// Starts the child and returns once it has exec'd or failed. The caller reaps it.
+SpawnResult spawn(const SpawnRequest& request);
+
+// PATH lookup is done here, before fork: the candidates execve tries in order.
+std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& envp);
+
+}  // namespace foster

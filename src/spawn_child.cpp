@@ -1,0 +1,169 @@
+// spawn_child.cpp — see spawn_child.hpp. Every call here is a raw system call
+// on data prepared by the parent; the function ends in execve or _exit.
+#include "spawn_child.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <type_traits>
+
+namespace foster {
+
+namespace {
+
+// The kernel's struct sigaction for rt_sigaction (not glibc's).
+struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    std::uint64_t mask;
+};
+
+constexpr std::size_t kernel_sigset_size = 8;
+
+// The syscall's result, with errno turned into a negative return so the
+// child never depends on the shared errno slot.
+long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+    const long r = syscall(number, a, b, c, d);
+    return r < 0 ? -errno : r;
+}
+
+template <typename T>
+long arg(T value) noexcept {
+    if constexpr (std::is_pointer_v<T>) return reinterpret_cast<long>(value);
+    else return static_cast<long>(value);
+}
+
+[[noreturn]] void fail(const ChildPlan& plan, SpawnStage stage, long negative_errno) noexcept {
+    const ChildReport report{static_cast<int>(stage), static_cast<int>(-negative_errno)};
+    // A short write is impossible for 8 bytes into an empty pipe.
+    sys(SYS_write, plan.report_fd, arg(&report), sizeof report);
+    sys(SYS_exit_group, 127);
+    __builtin_unreachable();
+}
+
+void join_group(const ChildPlan& plan) noexcept {
+    if (plan.group == ProcessGroup::new_session) {
+        if (const long r = sys(SYS_setsid); r < 0) fail(plan, SpawnStage::session, r);
+    } else {
+        if (const long r = sys(SYS_setpgid, 0, 0); r < 0) fail(plan, SpawnStage::session, r);
+    }
+    if (plan.take_terminal) {
+        // Every signal is still blocked here (inherited from foster), so the
+        // SIGTTOU a background group gets from tcsetpgrp cannot stop us. A
+        // failure (no terminal after all) is not worth refusing to start over.
+        const pid_t self = static_cast<pid_t>(sys(SYS_getpid));
+        sys(SYS_ioctl, STDIN_FILENO, TIOCSPGRP, arg(&self));
+    }
+}
+
+void set_up_stdio(const ChildPlan& plan) noexcept {
+    for (int slot = 0; slot < 3; ++slot) {
+        const int source = plan.stdio_source[slot];
+        if (source < 0) continue;
+        if (const long r = sys(SYS_dup3, source, slot, 0); r < 0) fail(plan, SpawnStage::stdio, r);
+    }
+}
+
+// Marks every descriptor above 2 close-on-exec except plan.keep_fds, so only
+// what the child is meant to have survives execve. The report pipe stays
+// usable until then.
+void close_other_descriptors(const ChildPlan& plan) noexcept {
+    unsigned int from = 3;
+    for (int i = 0; i <= plan.keep_fd_count; ++i) {
+        const unsigned int to = i < plan.keep_fd_count ? static_cast<unsigned int>(plan.keep_fds[i]) : UINT_MAX;
+        if (to > from) {
+            const long r = sys(SYS_close_range, from, to - 1, CLOSE_RANGE_CLOEXEC);
+            if (r < 0) fail(plan, SpawnStage::descriptors, r);
+        }
+        if (i < plan.keep_fd_count) from = to + 1;
+    }
+}
+
+void set_up_environment(const ChildPlan& plan) noexcept {
+    if (plan.set_umask) sys(SYS_umask, plan.umask_value);
+    if (plan.working_directory != nullptr)
+        if (const long r = sys(SYS_chdir, arg(plan.working_directory)); r < 0) fail(plan, SpawnStage::chdir, r);
+}
+
+// Groups, then gid, then uid: once the uid is dropped the others can no
+// longer be changed.
+void drop_privileges(const ChildPlan& plan) noexcept {
+    if (!plan.set_ids) return;
+    if (const long r = sys(SYS_setgroups, plan.group_count, arg(plan.groups)); r < 0)
+        fail(plan, SpawnStage::groups, r);
+    if (const long r = sys(SYS_setresgid, plan.gid, plan.gid, plan.gid); r < 0) fail(plan, SpawnStage::gid, r);
+    if (const long r = sys(SYS_setresuid, plan.uid, plan.uid, plan.uid); r < 0) fail(plan, SpawnStage::uid, r);
+}
+
+std::uint64_t to_kernel_set(const sigset_t& set) noexcept {
+    std::uint64_t bits = 0;
+    for (int sig = 1; sig <= 64; ++sig)
+        if (sigismember(&set, sig) == 1) bits |= std::uint64_t{1} << (sig - 1);
+    return bits;
+}
+
+// Last step before exec: dispositions first, then the mask, so a signal that
+// was pending is delivered with the disposition the program is owed.
+void set_up_signals(const ChildPlan& plan) noexcept {
+    const KernelSigaction default_action{SIG_DFL, 0, nullptr, 0};
+    for (int sig = 1; sig <= 64; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP || sigismember(&plan.reset_to_default, sig) != 1) continue;
+        sys(SYS_rt_sigaction, sig, arg(&default_action), 0, kernel_sigset_size);
+    }
+    const std::uint64_t mask = to_kernel_set(plan.mask);
+    if (const long r = sys(SYS_rt_sigprocmask, SIG_SETMASK, arg(&mask), 0, kernel_sigset_size); r < 0)
+        fail(plan, SpawnStage::signals, r);
+}
+
+void write_listen_pid(const ChildPlan& plan) noexcept {
+    if (plan.listen_pid_digits == nullptr) return;
+    char digits[16];
+    int n = 0;
+    for (auto pid = static_cast<unsigned long>(sys(SYS_getpid)); pid > 0 || n == 0; pid /= 10)
+        digits[n++] = static_cast<char>('0' + pid % 10);
+    char* out = plan.listen_pid_digits;
+    while (n > 0) *out++ = digits[--n];
+    *out = '\0';
+}
+
+// execvp's rules without its allocations: try each candidate; remember
+// EACCES (found but not executable) over a later ENOENT.
+[[noreturn]] void exec_program(const ChildPlan& plan) noexcept {
+    long saved = -ENOENT;
+    for (const char* const* path = plan.exec_candidates; *path != nullptr; ++path) {
+        const long r = sys(SYS_execve, arg(*path), arg(plan.argv), arg(plan.envp));
+        if (r == -EACCES) saved = r;
+        else if (r != -ENOENT && r != -ENOTDIR) {
+            saved = r;
+            break;
+        }
+    }
+    fail(plan, SpawnStage::exec, saved);
+}
+
+}  // namespace
+
+// Not instrumented: the child runs on a stack the sanitizers do not know,
+// in memory shared with a parent that is suspended.
+__attribute__((no_sanitize("address", "undefined")))
+int run_child(void* raw_plan) noexcept {
+    const ChildPlan& plan = *static_cast<const ChildPlan*>(raw_plan);
+    join_group(plan);
+    set_up_stdio(plan);
+    close_other_descriptors(plan);
+    set_up_environment(plan);
+    drop_privileges(plan);
+    write_listen_pid(plan);
+    set_up_signals(plan);
+    exec_program(plan);
+}
+
+}  // namespace foster

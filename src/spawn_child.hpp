@@ -1,0 +1,50 @@
+// spawn_child.hpp — the only code that runs between clone and exec.
+//
+// It runs in a child that shares foster's memory (CLONE_VM | CLONE_VFORK) on a
+// stack of its own, so it may touch nothing but the plan and its own stack:
+// no allocation, no locks, no errno-dependent library state, no C++ runtime.
+// System calls are made directly (syscall(2)) so that no interposed wrapper
+// (a sanitizer's, or glibc's set*id broadcast) runs in the child.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "spawn.hpp"
+
+namespace foster {
+
+// The flat form of a SpawnRequest: pointers into storage owned by the parent.
+struct ChildPlan {
+    const char* const* argv;
+    char* const* envp;
+    const char* const* exec_candidates;  // null-terminated
+    ProcessGroup group;
+    bool take_terminal;
+    sigset_t mask;
+    sigset_t reset_to_default;
+    const int* keep_fds;  // sorted ascending
+    int keep_fd_count;
+    int stdio_source[3];  // -1: keep
+    const char* working_directory;  // or nullptr
+    bool set_umask;
+    mode_t umask_value;
+    bool set_ids;
+    uid_t uid;
+    gid_t gid;
+    const gid_t* groups;
+    int group_count;
+    char* listen_pid_digits;  // where the child writes its pid, or nullptr
+    int report_fd;            // close-on-exec pipe: {stage, errno} on failure
+};
+
+// What the child writes to report_fd when a step fails.
+struct ChildReport {
+    int stage;
+    int error;
+};
+
+// The child's entry point (clone's fn). Never returns.
+[[noreturn]] int run_child(void* plan) noexcept;
+
+}  // namespace foster
