@@ -5,7 +5,6 @@
 #include "entrypoint.hpp"
 
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,17 +68,6 @@ private:
     bool done_ = false;
 };
 
-// Asks the kernel for `sig` when foster's parent dies. If the parent died
-// before the request took effect, nobody would ever send it: send it now.
-void request_parent_death_signal(int sig) {
-    const pid_t parent = getppid();
-    if (prctl(PR_SET_PDEATHSIG, sig) != 0) {
-        log::error("cannot set the parent death signal: " + log::errno_text(errno));
-        return;
-    }
-    if (getppid() != parent) kill(getpid(), sig);
-}
-
 }  // namespace
 
 int run_entrypoint(const Options& options, Inheritance& inheritance) {
@@ -91,7 +79,6 @@ int run_entrypoint(const Options& options, Inheritance& inheritance) {
     }
     if (inheritance.pid != 1 && !become_subreaper())
         log::error("cannot become a child subreaper: " + log::errno_text(errno));
-    if (options.parent_death_signal) request_parent_death_signal(*options.parent_death_signal);
     try {
         Entrypoint entrypoint(options, inheritance, std::move(signal_fd));
         return entrypoint.run();

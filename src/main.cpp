@@ -2,6 +2,7 @@
 // command line, and hand over to the mode asked for.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "inheritance.hpp"
 #include "log.hpp"
 #include "options.hpp"
+#include "signals.hpp"
+#include "supervisor.hpp"
 
 int main(int argc, char** argv, char** envp) {
     using namespace foster;
@@ -33,9 +36,10 @@ int main(int argc, char** argv, char** envp) {
         return 0;
     }
     log::init(options.verbosity);
-    if (options.config_path) {
-        log::fatal("service mode (-c) is not available in this build yet");
-        return 2;
-    }
+    // Before any child exists, so the signal is never missed; it is blocked
+    // like every other and forwarded to PROGRAM (or ignored, with services).
+    if (options.parent_death_signal && !request_parent_death_signal(*options.parent_death_signal))
+        log::error("cannot set the parent death signal: " + log::errno_text(errno));
+    if (options.config_path) return run_services(options, inheritance);
     return run_entrypoint(options, inheritance);
 }

@@ -80,6 +80,12 @@ void Program::forward(int received) {
                    std::to_string(pid_));
 }
 
+void Program::send(int sig) {
+    if (!running()) return;
+    if (options_.signal_group) kill(-pid_, sig);
+    else syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
+}
+
 bool Program::on_reaped(const ReapedChild& child) {
     if (!running() || child.pid != pid_) return false;
     exit_ = child.exit;

@@ -287,8 +287,8 @@ private:
         State next = State::stopped;
         Millis delay{0};              // backoff
         bool ready = false;           // became_ready
-        std::optional<int> finished;  // a main service's exit status
-        std::string detail;           // ", restart in 400ms"
+        std::optional<int> finished{};  // a main service's exit status
+        std::string detail{};           // ", restart in 400ms"
     };
 
     using Handler = void (StateMachine::*)(const Event&, Actions&);

@@ -1,5 +1,6 @@
 #include "signals.hpp"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,6 +51,13 @@ std::vector<signalfd_siginfo> read_signals(int signal_fd) {
         if (count < std::size(batch)) break;
     }
     return out;
+}
+
+bool request_parent_death_signal(int sig) {
+    const pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, sig) != 0) return false;
+    if (getppid() != parent) kill(getpid(), sig);
+    return true;
 }
 
 bool caused_by_foster(const signalfd_siginfo& info) {

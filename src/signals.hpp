@@ -42,4 +42,9 @@ std::vector<signalfd_siginfo> read_signals(int signal_fd);
 // to PROGRAM would punish it for something foster did.
 bool caused_by_foster(const signalfd_siginfo& info);
 
+// -p: asks the kernel for `sig` when foster's parent dies. If the parent died
+// before the request took effect, nobody would ever send it: it is sent now.
+// Returns false (errno set) if the kernel refused.
+bool request_parent_death_signal(int sig);
+
 }  // namespace foster

@@ -1,0 +1,104 @@
+#include "notify.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace foster {
+
+NotifyMessage parse_notify_message(std::string_view text, pid_t sender) {
+    NotifyMessage m;
+    m.sender = sender;
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (line == "READY=1") m.ready = true;
+        else if (line == "STOPPING=1") m.stopping = true;
+        else if (line.rfind("STATUS=", 0) == 0) m.status = std::string(line.substr(7));
+    }
+    return m;
+}
+
+NotifySocket NotifySocket::open(pid_t foster_pid) {
+    NotifySocket s;
+    s.fd_ = Fd{socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+    if (!s.fd_) {
+        log::error("cannot create the notify socket: " + log::errno_text(errno));
+        return s;
+    }
+    const std::string name = "foster/" + std::to_string(foster_pid) + "/notify";
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    // Abstract: sun_path starts with a NUL; the length says where it ends.
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    const int on = 1;
+    if (bind(s.fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        setsockopt(s.fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+        log::error("cannot bind the notify socket @" + name + ": " + log::errno_text(errno));
+        s.fd_.reset();
+        return s;
+    }
+    s.address_ = "@" + name;
+    return s;
+}
+
+void NotifySocket::drain(const std::function<void(const NotifyMessage&)>& deliver) {
+    for (;;) {
+        char data[4096];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        iovec iov{data, sizeof data - 1};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;  // EAGAIN: drained
+        }
+        const ucred* cred = nullptr;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+                cred = reinterpret_cast<const ucred*>(CMSG_DATA(c));
+            // Descriptors sent along (FDSTORE=1) are not kept: close them.
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                const auto count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (std::size_t i = 0; i < count; ++i) {
+                    int fd;
+                    std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                    Fd{fd};
+                }
+            }
+        }
+        if (cred == nullptr || cred->pid <= 0) continue;
+        deliver(parse_notify_message(std::string_view(data, static_cast<std::size_t>(n)), cred->pid));
+    }
+}
+
+pid_t session_of(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    Fd fd{::open(path, O_RDONLY | O_CLOEXEC)};
+    if (!fd) return -1;
+    char buf[512];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char* p = std::strrchr(buf, ')');
+    char state;
+    int ppid, pgrp, session;
+    if (p == nullptr || std::sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4) return -1;
+    return session;
+}
+
+}  // namespace foster

@@ -1,0 +1,54 @@
+// notify.hpp — the sd_notify protocol, foster's side: the socket that
+// `type = "notify"` services send READY=1 to.
+//
+// One datagram socket serves every service. It lives in the abstract
+// namespace ("@foster/PID/notify"), so services running as another user can
+// reach it without a file whose permissions would need managing, and nothing
+// is left on disk when foster dies. Anyone may send to it; a message counts
+// only when the kernel-attested sender pid (SCM_CREDENTIALS, as systemd
+// does) belongs to a service: its main process, or a process in its session.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "fd.hpp"
+
+namespace foster {
+
+struct NotifyMessage {
+    pid_t sender = 0;
+    bool ready = false;
+    bool stopping = false;
+    std::optional<std::string> status;  // STATUS=...
+};
+
+// Parses one datagram: newline-separated VAR=VALUE assignments.
+NotifyMessage parse_notify_message(std::string_view text, pid_t sender);
+
+class NotifySocket {
+public:
+    // Binds the socket; returns an invalid socket (and logs) on failure.
+    static NotifySocket open(pid_t foster_pid);
+
+    [[nodiscard]] bool valid() const { return fd_.valid(); }
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    // The value services get in NOTIFY_SOCKET.
+    [[nodiscard]] const std::string& address() const { return address_; }
+
+    // Reads every queued datagram; messages without credentials are dropped.
+    void drain(const std::function<void(const NotifyMessage&)>& deliver);
+
+private:
+    Fd fd_;
+    std::string address_;
+};
+
+// The session id of `pid` (from /proc), or -1. A service's session id is the
+// pid of the process foster started for it.
+pid_t session_of(pid_t pid);
+
+}  // namespace foster

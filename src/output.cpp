@@ -1,0 +1,78 @@
+#include "output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace foster {
+
+namespace {
+
+// A line longer than this is cut into pieces of this size, so one service
+// printing without newlines cannot make foster's buffer grow without bound.
+constexpr std::size_t max_line = 16 * 1024;
+
+void write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the reader is gone: the output is lost, the service is not
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+std::string prefixed_line(std::string_view prefix, std::string_view line) {
+    std::string out;
+    out.reserve(prefix.size() + line.size() + 1);
+    out += prefix;
+    out += line;
+    out += '\n';
+    return out;
+}
+
+PrefixPipe::PrefixPipe(std::string name, int destination_fd)
+    : prefix_(std::move(name) + " | "), destination_fd_(destination_fd) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    read_end_.reset(ends[0]);
+    write_end_.reset(ends[1]);
+    // The service's end must block like any ordinary stdout: O_NONBLOCK is a
+    // property of the open file description, so clear it on the write end.
+    fcntl(write_end_.get(), F_SETFL, 0);
+}
+
+void PrefixPipe::emit(std::string_view line) { write_all(destination_fd_, prefixed_line(prefix_, line)); }
+
+void PrefixPipe::drain() {
+    char buf[16 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(read_end_.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // EAGAIN: drained
+        pending_.append(buf, static_cast<std::size_t>(n));
+        // Every complete line of this read goes out in one write: foster is
+        // the only writer, so lines stay whole and the syscalls stay few.
+        std::string out;
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1)
+            out += prefixed_line(prefix_, std::string_view(pending_).substr(start, nl - start));
+        pending_.erase(0, start);
+        while (pending_.size() >= max_line) {
+            out += prefixed_line(prefix_, std::string_view(pending_).substr(0, max_line));
+            pending_.erase(0, max_line);
+        }
+        write_all(destination_fd_, out);
+    }
+}
+
+void PrefixPipe::flush_partial() {
+    drain();
+    if (pending_.empty()) return;
+    emit(pending_);
+    pending_.clear();
+}
+
+}  // namespace foster

@@ -1,0 +1,45 @@
+// output.hpp — `stdout = "prefix"`: a service's output, line by line, as
+// "NAME | line" on foster's own stdout or stderr.
+//
+// The pipe belongs to the service, not to a run of it: it is created once and
+// kept across restarts, so a line written just before a crash is read after
+// it, never lost with a closed pipe. foster holds both ends, so the read end
+// never sees EOF; a partial line is flushed when the run ends and at exit.
+// Each output line is written with one write(2), so lines from different
+// services never interleave mid-line.
+#pragma once
+
+#include <string>
+
+#include "fd.hpp"
+
+namespace foster {
+
+class PrefixPipe {
+public:
+    // Returns an invalid PrefixPipe (check valid()) if pipe2 fails.
+    PrefixPipe(std::string name, int destination_fd);
+
+    [[nodiscard]] bool valid() const { return read_end_.valid(); }
+    [[nodiscard]] int read_fd() const { return read_end_.get(); }
+    [[nodiscard]] int write_fd() const { return write_end_.get(); }
+
+    // Reads what is there and writes every complete line.
+    void drain();
+    // Writes a pending partial line (with a newline added).
+    void flush_partial();
+
+private:
+    void emit(std::string_view line);
+
+    std::string prefix_;  // "NAME | "
+    int destination_fd_;
+    Fd read_end_;
+    Fd write_end_;
+    std::string pending_;  // an incomplete line
+};
+
+// Formats one prefixed line (exposed for the unit tests).
+std::string prefixed_line(std::string_view prefix, std::string_view line);
+
+}  // namespace foster

@@ -1,0 +1,520 @@
+// supervisor.cpp — see supervisor.hpp.
+//
+// Error policy (catatonit's): set-up may fail loudly; once services run,
+// nothing here makes foster exit except a shutdown. A failed spawn is the
+// state machine's spawn_failed (retried with backoff), a failed reload
+// changes nothing, a failed log write is dropped.
+#include "supervisor.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "log.hpp"
+#include "reaper.hpp"
+#include "service_request.hpp"
+#include "signal_names.hpp"
+#include "signals.hpp"
+#include "spawn.hpp"
+
+namespace foster {
+
+namespace {
+
+using service::State;
+
+service::ExitStatus machine_status(const ExitStatus& e) {
+    return e.signaled ? service::ExitStatus::killed(e.status) : service::ExitStatus::exited(e.status);
+}
+
+bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
+
+// Opens a `stdout = "/path"` target: appended to, never truncated or sought.
+Fd open_output_file(const std::string& path) {
+    return Fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)};
+}
+
+}  // namespace
+
+Service::Service(ServiceConfig c) : config(std::move(c)), machine(config.name, policy_of(config)) {}
+
+Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd)
+    : options_(options),
+      inheritance_(inheritance),
+      signal_fd_(std::move(signal_fd)),
+      dev_null_(::open("/dev/null", O_RDWR | O_CLOEXEC)),
+      base_environment_(service_environment(inheritance.environment)),
+      leftovers_(loop_, inheritance.pid == 1) {
+    if (!options.program.empty()) program_.emplace(options, inheritance);
+    adopt(std::move(config));
+}
+
+Supervisor::~Supervisor() {
+    for (auto& s : services_) drop_output_pipes(*s);
+}
+
+// Takes a new config: creates services it adds, orders all by start order.
+// Used at start-up and by reload (which handles changed/removed services first).
+void Supervisor::adopt(Config config) {
+    std::vector<std::unique_ptr<Service>> ordered;
+    for (std::size_t index : config.start_order) {
+        const ServiceConfig& c = config.services[index];
+        auto it = std::find_if(services_.begin(), services_.end(),
+                               [&](const auto& s) { return s && s->config.name == c.name && !s->removing; });
+        if (it != services_.end()) {
+            ordered.push_back(std::move(*it));
+            continue;
+        }
+        auto s = std::make_unique<Service>(c);
+        s->wanted = s->start_pending = c.autostart;
+        ordered.push_back(std::move(s));
+    }
+    for (auto& s : services_)  // removed by a reload, still stopping
+        if (s) ordered.push_back(std::move(s));
+    services_ = std::move(ordered);
+    config_ = std::move(config);
+    const bool needs_notify = std::any_of(services_.begin(), services_.end(),
+                                          [](const auto& s) { return s->config.type == ServiceType::notify; });
+    if (needs_notify && !notify_.valid()) {
+        notify_ = NotifySocket::open(inheritance_.pid);
+        if (notify_.valid()) notify_token_ = loop_.watch(notify_.fd(), EPOLLIN, [this](std::uint32_t) { on_notify(); });
+    }
+}
+
+int Supervisor::run() {
+    loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
+    if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
+    settle();
+    while (phase_ != Phase::done) {
+        loop_.run_once();
+        settle();
+    }
+    for (auto& s : services_) drop_output_pipes(*s);
+    return exit_code();
+}
+
+// ---------------------------------------------------------------- events
+
+void Supervisor::on_signals() {
+    bool child_event = false;
+    for (const auto& info : read_signals(signal_fd_.get())) {
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGCHLD) {
+            child_event = true;
+        } else if (caused_by_foster(info)) {
+            log::debug("ignoring " + signal_name(sig) + " caused by foster itself");
+        } else if (program_ && program_->running()) {
+            program_->forward(sig);  // "both" mode: PROGRAM is treated as in entrypoint mode
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            if (phase_ == Phase::running) {
+                log::info("received " + signal_name(sig) + "; stopping every service");
+                begin_shutdown();
+            } else {
+                log::info("received " + signal_name(sig) + " again; killing everything left");
+                kill_everything();
+            }
+        } else if (sig == SIGHUP && !program_) {
+            reload();
+        } else {
+            log::info("ignoring " + signal_name(sig));
+        }
+    }
+    if (child_event) on_children();
+}
+
+void Supervisor::on_children() {
+    const TimePoint now = Clock::now();
+    for (const auto& child : reap_terminated_children()) {
+        if (program_ && program_->on_reaped(child)) {
+            on_program_exit();
+            continue;
+        }
+        const auto it = by_pid_.find(child.pid);
+        if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
+        Service& s = *it->second;
+        by_pid_.erase(it);
+        s.pidfd.reset();
+        handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
+    }
+    // Processes a service left behind in its group may have been reaped just
+    // now (they are orphans of foster's): look whether any group emptied.
+    for (auto& s : services_) {
+        if (!s->machine.waiting_for_group()) continue;
+        const auto pgid = s->machine.process_group();
+        if (!pgid || group_is_empty(*pgid)) handle(*s, s->machine.group_empty(now));
+    }
+    if (phase_ == Phase::leftovers && leftovers_.after_reaping()) phase_ = Phase::done;
+}
+
+void Supervisor::on_notify() {
+    notify_.drain([this](const NotifyMessage& m) {
+        Service* target = nullptr;
+        if (const auto it = by_pid_.find(m.sender); it != by_pid_.end()) {
+            target = it->second;
+        } else {
+            const pid_t session = session_of(m.sender);
+            for (auto& s : services_)
+                if (s->machine.process_group() && *s->machine.process_group() == session) target = s.get();
+        }
+        if (target == nullptr) {
+            log::debug("notify message from pid " + std::to_string(m.sender) + ", not a service's: ignored");
+            return;
+        }
+        if (m.status) log::debug(target->config.name + ": status: " + *m.status);
+        if (m.ready) handle(*target, target->machine.ready_notified(Clock::now()));
+    });
+}
+
+void Supervisor::on_program_exit() {
+    program_exit_ = program_->exit_code();
+    loop_.timers().cancel(program_kill_timer_);
+    begin_shutdown();
+}
+
+// ---------------------------------------------------------- state machine
+
+void Supervisor::handle(Service& s, const service::Actions& a) {
+    if (!a.message.empty()) log::info(a.message);
+    if (a.timer == service::Actions::Timer::cancel) loop_.timers().cancel(std::exchange(s.timer, 0));
+    if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
+    if (a.send_signal != 0) {
+        if (a.send_signal == SIGKILL && phase_ != Phase::running) needed_kill_ = true;
+        signal_service(s, a.send_signal);
+    }
+    if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
+        // The run is over: a last line without its newline is still a line.
+        if (s.stdout_pipe) s.stdout_pipe->flush_partial();
+        if (s.stderr_pipe) s.stderr_pipe->flush_partial();
+    }
+    if (a.became_ready) s.ready = true;
+    if (a.went_fatal && s.config.on_fatal == OnFatal::shutdown) {
+        log::error(s.config.name + " is fatal and has on_fatal = \"shutdown\"; stopping everything");
+        fatal_shutdown_ = true;
+        begin_shutdown();
+    }
+    if (a.finished) {
+        log::info(s.config.name + " is the main service and exited with status " + std::to_string(*a.finished) +
+                  "; stopping everything");
+        if (!main_exit_) main_exit_ = *a.finished;
+        begin_shutdown();
+    }
+    if (a.spawn) spawn_service(s);
+}
+
+void Supervisor::arm_timer(Service& s, TimePoint when) {
+    loop_.timers().cancel(s.timer);
+    Service* target = &s;
+    s.timer = loop_.timers().schedule(when, [this, target] {
+        target->timer = 0;
+        handle(*target, target->machine.timer_fired(Clock::now()));
+    });
+}
+
+// To the process group (the whole service), and to the main process through
+// its pidfd in case it left the group.
+void Supervisor::signal_service(Service& s, int sig) {
+    if (const auto pgid = s.machine.process_group()) kill(-*pgid, sig);
+    if (s.pidfd) syscall(SYS_pidfd_send_signal, s.pidfd.get(), sig, nullptr, 0);
+}
+
+void Supervisor::spawn_service(Service& s) {
+    const TimePoint now = Clock::now();
+    ensure_output_pipes(s);
+    Fd out_file, err_file;
+    ServiceStdio stdio{dev_null_.get(), -1, -1};
+    auto target_fd = [&](const OutputTarget& t, Fd& file, const PrefixPipe* pipe) -> int {
+        switch (t.kind) {
+            case OutputTarget::Kind::inherit: return -1;
+            case OutputTarget::Kind::null: return dev_null_.get();
+            case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
+            case OutputTarget::Kind::file: file = open_output_file(t.path); return file.get();
+            case OutputTarget::Kind::same_as_stdout: return stdio.out;
+        }
+        return -1;
+    };
+    stdio.out = target_fd(s.config.stdout_target, out_file, s.stdout_pipe.get());
+    stdio.err = target_fd(s.config.stderr_target, err_file, s.stderr_pipe.get());
+    for (const auto* t : {&s.config.stdout_target, &s.config.stderr_target}) {
+        if (t->kind == OutputTarget::Kind::file && !(t == &s.config.stdout_target ? out_file : err_file)) {
+            log::error(s.config.name + ": cannot open " + t->path + ": " + log::errno_text(errno));
+            handle(s, s.machine.spawn_failed(now, errno));
+            return;
+        }
+    }
+    s.ready = false;
+    SpawnResult result = spawn(service_spawn_request(s.config, base_environment_, notify_.address(),
+                                                     inheritance_.signals.ignored, stdio));
+    const pid_t pid = result.child ? result.child->pid : result.failure.pid;
+    if (pid < 0) {
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, s.config.argv.front(), "") +
+                   ": " + log::errno_text(result.failure.error));
+        handle(s, s.machine.spawn_failed(now, result.failure.error));
+        return;
+    }
+    by_pid_[pid] = &s;
+    handle(s, s.machine.spawned(now, pid));
+    if (result.child) {
+        s.pidfd = std::move(result.child->pidfd);
+        handle(s, s.machine.exec_succeeded(now));
+    } else {
+        log::error(s.config.name + ": " +
+                   describe_spawn_failure(result.failure.stage, s.config.argv.front(),
+                                          s.config.working_directory.value_or("")) +
+                   ": " + log::errno_text(result.failure.error));
+        handle(s, s.machine.exec_failed(now, result.failure.error));
+    }
+}
+
+// --------------------------------------------------------------- output
+
+void Supervisor::ensure_output_pipes(Service& s) {
+    auto ensure = [this](bool wanted, std::unique_ptr<PrefixPipe>& pipe, EventLoop::Token& token,
+                         const std::string& name, int destination) {
+        if (!wanted) {
+            if (pipe) {
+                pipe->flush_partial();
+                loop_.unwatch(std::exchange(token, 0));
+                pipe.reset();
+            }
+            return;
+        }
+        if (pipe) return;
+        auto created = std::make_unique<PrefixPipe>(name, destination);
+        if (!created->valid()) {
+            log::error(name + ": cannot create the output pipe: " + log::errno_text(errno));
+            return;
+        }
+        PrefixPipe* raw = created.get();
+        token = loop_.watch(raw->read_fd(), EPOLLIN, [raw](std::uint32_t) { raw->drain(); });
+        pipe = std::move(created);
+    };
+    ensure(s.config.stdout_target.kind == OutputTarget::Kind::prefix, s.stdout_pipe, s.stdout_token, s.config.name,
+           STDOUT_FILENO);
+    ensure(s.config.stderr_target.kind == OutputTarget::Kind::prefix, s.stderr_pipe, s.stderr_token, s.config.name,
+           STDERR_FILENO);
+}
+
+void Supervisor::drop_output_pipes(Service& s) {
+    for (auto* p : {&s.stdout_pipe, &s.stderr_pipe})
+        if (*p) (*p)->flush_partial();
+    loop_.unwatch(std::exchange(s.stdout_token, 0));
+    loop_.unwatch(std::exchange(s.stderr_token, 0));
+    s.stdout_pipe.reset();
+    s.stderr_pipe.reset();
+}
+
+// ----------------------------------------------------- across services
+
+void Supervisor::settle() {
+    if (phase_ == Phase::running) {
+        start_eligible();
+        maybe_start_program();
+    }
+    if (phase_ == Phase::stopping_services) advance_shutdown();
+    forget_removed();
+}
+
+bool Supervisor::is_ready(const Service& s) const {
+    const State st = s.machine.state();
+    if (!s.ready) return false;
+    if (s.config.type == ServiceType::oneshot) return st == State::exited;
+    return st == State::running;
+}
+
+bool Supervisor::dependencies_ready(const Service& s) const {
+    for (const auto& dep : s.config.depends_on) {
+        const Service* d = find(dep);
+        if (d == nullptr || !is_ready(*d)) return false;
+    }
+    return true;
+}
+
+bool Supervisor::dependents_down(const Service& s) const {
+    for (const auto& other : services_) {
+        const auto& deps = other->config.depends_on;
+        if (std::find(deps.begin(), deps.end(), s.config.name) != deps.end() && !other->machine.is_down())
+            return false;
+    }
+    return true;
+}
+
+Service* Supervisor::find(const std::string& name) const {
+    for (const auto& s : services_)
+        if (s->config.name == name && !s->removing) return s.get();
+    return nullptr;
+}
+
+// Services start in parallel as soon as what they depend on is ready; the
+// loop repeats because a start can make another service ready at once
+// (a simple service is ready when its exec succeeded).
+void Supervisor::start_eligible() {
+    for (bool started = true; started && phase_ == Phase::running;) {
+        started = false;
+        for (auto& s : services_) {
+            if (!s->start_pending || !s->machine.is_down() || !dependencies_ready(*s)) continue;
+            s->start_pending = false;
+            handle(*s, s->machine.start_requested(Clock::now()));
+            started = true;
+        }
+    }
+}
+
+// "both" mode: PROGRAM starts once every autostart service is ready. One that
+// can no longer become ready (fatal, or exited without restart) is not waited
+// for: PROGRAM starts anyway, and the log says so.
+void Supervisor::maybe_start_program() {
+    if (!program_ || program_started_) return;
+    std::vector<std::string> given_up;
+    for (const auto& s : services_) {
+        if (!s->wanted || is_ready(*s)) continue;
+        const State st = s->machine.state();
+        if (st == State::fatal || (st == State::exited && !s->start_pending)) given_up.push_back(s->config.name);
+        else return;
+    }
+    for (const auto& name : given_up) log::error("starting " + program_name() + " although " + name + " is not ready");
+    program_started_ = true;
+    if (const auto failed = program_->start()) {
+        program_exit_ = *failed;
+        begin_shutdown();
+    }
+}
+
+void Supervisor::advance_shutdown() {
+    if (program_ && program_->running()) return;  // PROGRAM depends on every service: it goes first
+    bool all_down = true;
+    for (auto& s : services_) {
+        if (s->machine.is_down()) continue;
+        all_down = false;
+        if (s->stop_sent || !dependents_down(*s)) continue;
+        s->stop_sent = true;
+        handle(*s, s->machine.stop_requested(Clock::now()));
+    }
+    if (!all_down) {
+        // A stop may have completed at once (a service in backoff): look again.
+        if (std::all_of(services_.begin(), services_.end(), [](const auto& s) { return s->machine.is_down(); }))
+            advance_shutdown();
+        return;
+    }
+    loop_.timers().cancel(shutdown_timer_);
+    for (auto& s : services_) drop_output_pipes(*s);
+    phase_ = leftovers_.begin(options_.grace) ? Phase::done : Phase::leftovers;
+}
+
+void Supervisor::forget_removed() {
+    std::erase_if(services_, [this](const std::unique_ptr<Service>& s) {
+        if (!s->removing || !s->machine.is_down()) return false;
+        drop_output_pipes(*s);
+        loop_.timers().cancel(s->timer);
+        log::info(s->config.name + ": removed");
+        return true;
+    });
+}
+
+// --------------------------------------------------- shutdown and reload
+
+void Supervisor::begin_shutdown() {
+    if (phase_ != Phase::running) return;
+    phase_ = Phase::stopping_services;
+    for (auto& s : services_) s->wanted = s->start_pending = false;
+    shutdown_timer_ = loop_.timers().schedule(Clock::now() + config_.shutdown_timeout, [this] {
+        shutdown_timer_ = 0;
+        log::error("shutdown_timeout (" + format_duration(config_.shutdown_timeout) + ") reached; killing everything left");
+        kill_everything();
+    });
+    if (program_ && program_->running()) {
+        // Only on_fatal or a main service end things while PROGRAM runs.
+        program_->send(SIGTERM);
+        program_kill_timer_ = loop_.timers().schedule(Clock::now() + options_.grace, [this] {
+            program_kill_timer_ = 0;
+            if (program_->running()) program_->send(SIGKILL);
+        });
+    }
+}
+
+void Supervisor::kill_everything() {
+    if (phase_ == Phase::running) begin_shutdown();
+    needed_kill_ = true;
+    if (program_ && program_->running()) program_->send(SIGKILL);
+    for (auto& s : services_)
+        if (!s->machine.is_down()) handle(*s, s->machine.kill_requested(Clock::now()));
+    leftovers_.kill_now();
+}
+
+void Supervisor::reload() {
+    log::info("reloading " + *options_.config_path);
+    LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
+    if (!loaded.config) {
+        for (const auto& e : loaded.errors) log::error(e.to_string());
+        log::error("reload refused: the config has " + std::to_string(loaded.errors.size()) +
+                   " error(s); nothing was changed");
+        return;
+    }
+    Config next = std::move(*loaded.config);
+    const TimePoint now = Clock::now();
+    std::set<std::string> names;
+    for (const auto& c : next.services) names.insert(c.name);
+    for (auto& s : services_) {
+        if (s->removing) continue;
+        if (names.count(s->config.name) == 0) {
+            log::info(s->config.name + ": removed from the config; stopping it");
+            s->removing = true;
+            s->wanted = s->start_pending = false;
+            handle(*s, s->machine.stop_requested(now));
+            continue;
+        }
+        const ServiceConfig& c = *std::find_if(next.services.begin(), next.services.end(),
+                                               [&](const auto& x) { return x.name == s->config.name; });
+        if (c == s->config) continue;  // unchanged: its processes are left alone
+        log::info(c.name + ": changed; restarting it");
+        const bool was_up = !s->machine.is_down();
+        s->config = c;
+        s->machine.set_policy(policy_of(c));
+        s->wanted = s->start_pending = c.autostart || was_up;
+        if (was_up) handle(*s, s->machine.stop_requested(now));
+    }
+    if (next.control_socket != config_.control_socket)
+        log::info("control_socket changed; the new one is used when foster restarts");
+    adopt(std::move(next));
+}
+
+// ------------------------------------------------------------ the end
+
+int Supervisor::exit_code() const {
+    if (fatal_shutdown_) return 1;
+    if (program_exit_) return *program_exit_;
+    if (main_exit_) return *main_exit_;
+    return needed_kill_ ? 1 : 0;
+}
+
+std::string Supervisor::program_name() const {
+    return options_.program.empty() ? std::string("PROGRAM") : "'" + options_.program.front() + "'";
+}
+
+int run_services(const Options& options, Inheritance& inheritance) {
+    LoadResult loaded = load_config(*options.config_path, LoadOptions{!options.program.empty()});
+    if (!loaded.config || options.check_only) {
+        for (const auto& e : loaded.errors) log::fatal(e.to_string());
+        return loaded.config ? 0 : 2;
+    }
+    Fd signal_fd = open_signalfd(handled_signals());
+    if (!signal_fd) {
+        log::fatal("cannot set up signal handling: " + log::errno_text(errno));
+        return 1;
+    }
+    if (inheritance.pid != 1 && !become_subreaper())
+        log::error("cannot become a child subreaper: " + log::errno_text(errno));
+    try {
+        Supervisor supervisor(options, inheritance, std::move(*loaded.config), std::move(signal_fd));
+        return supervisor.run();
+    } catch (const std::exception& e) {
+        log::fatal(std::string("cannot start: ") + e.what());
+        return 1;
+    }
+}
+
+}  // namespace foster
