@@ -289,6 +289,7 @@ void StateMachine::group_gone_while_stopping(const Event& e, Actions& a) {
 }
 
 void StateMachine::restart_now(const Event& e, Actions& a) {
+    if (!deadline_reached(e.now)) return;
     deadline_.reset();  // spent
     ++restarts_;
     a.spawn = true;

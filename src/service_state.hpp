@@ -13,47 +13,47 @@
 // late timer, a second READY=1 or an exit report for a process that is already
 // accounted for are all normal in a busy event loop.
 //
-//  state     event            condition                        -> next     actions / effect
-//  --------  ---------------  -------------------------------  ---------  ----------------------------------
-//  stopped   start_requested                                   starting   spawn
-//  exited    start_requested                                   starting   spawn
-//  fatal     start_requested                                   starting   spawn (this is what clears fatal)
-//  backoff   start_requested                                   starting   cancel timer, spawn
-//     (every start_requested resets restarts, the backoff and the start-limit history)
-//  stopping  start_requested                                   stopping   after the stop: start again
-//  starting  stop_requested   spawn not reported yet           stopped
-//  starting  stop_requested                                    stopping   signal stop_signal, arm stop_timeout
-//  running   stop_requested                                    stopping   signal stop_signal, arm stop_timeout
-//  backoff   stop_requested                                    stopped    cancel timer
-//  stopping  stop_requested   a restart was to follow          stopping   after the stop: stopped
-//  starting  kill_requested   spawn not reported yet           stopped
-//  starting  kill_requested                                    stopping   signal SIGKILL, cancel timer
-//  running   kill_requested                                    stopping   signal SIGKILL, cancel timer
-//  backoff   kill_requested                                    stopped    cancel timer
-//  stopping  kill_requested   SIGKILL not sent yet             stopping   signal SIGKILL, cancel timer;
-//                                                                         after the stop: stopped
-//  starting  spawned(pid)     spawn not reported yet           starting   (the run begins: pid, start time)
-//  starting  spawn_failed     spawn not reported yet           backoff    arm now + backoff (not a start,
-//                                                                         never fatal, whatever `restart`)
-//  starting  exec_failed      process alive                    starting   (noted: fatal once it has exited)
-//  starting  exec_succeeded   type simple                      running    became_ready
-//  starting  ready_notified   type notify                      running    became_ready
-//  starting  process_exited   processes left in the group      stopping   signal stop_signal, arm
-//  running   process_exited   processes left in the group      stopping     stop_timeout; after the
-//                                                                         stop: the outcome below
-//  starting  process_exited   group empty                      (outcome)
-//  running   process_exited   group empty                      (outcome)
-//  starting  group_empty      process alive (it left the group) starting  (noted)
-//  running   group_empty      process alive (it left the group) running   (noted)
-//  backoff   timer_fired      deadline reached                 starting   spawn; restarts + 1
-//  stopping  timer_fired      deadline reached, no SIGKILL yet stopping   signal SIGKILL (needed_kill)
-//  stopping  process_exited   group empty                      (after the stop)
-//  stopping  group_empty      main process gone                (after the stop)
-//  running   unhealthy        restart on-failure/always, not main  stopping  signal stop_signal, arm
-//                                                                         stop_timeout; after the stop:
-//                                                                         the outcome of a failed run
-//  running   unhealthy        otherwise                        running    (flagged unhealthy)
-//  running   healthy          flagged unhealthy                running    (flag cleared)
+//  state     event            condition                   -> next     actions / effect
+//  --------  ---------------  --------------------------  ---------  ----------------------------
+//  stopped   start_requested                              starting   spawn
+//  exited    start_requested                              starting   spawn
+//  fatal     start_requested                              starting   spawn (clears fatal)
+//  backoff   start_requested                              starting   cancel timer, spawn
+//     (each of the four resets restarts, the backoff and the start-limit history)
+//  stopping  start_requested                              stopping   after the stop: start again
+//  starting  stop_requested   spawn not reported yet      stopped
+//  starting  stop_requested                               stopping   signal stop_signal,
+//  running   stop_requested                               stopping     arm stop_timeout
+//  backoff   stop_requested                               stopped    cancel timer
+//  stopping  stop_requested   a start was to follow       stopping   after the stop: stopped
+//  starting  kill_requested   spawn not reported yet      stopped
+//  starting  kill_requested                               stopping   signal SIGKILL, cancel timer
+//  running   kill_requested                               stopping   signal SIGKILL, cancel timer
+//  backoff   kill_requested                               stopped    cancel timer
+//  stopping  kill_requested   no SIGKILL sent yet         stopping   signal SIGKILL, cancel timer;
+//                                                                    after the stop: stopped
+//  starting  spawned(pid)     spawn not reported yet      starting   (the run begins: pid, time)
+//  starting  spawn_failed     spawn not reported yet      backoff    arm now + backoff (no start
+//                                                                    counted, whatever `restart`)
+//  starting  exec_failed      process alive               starting   (noted: fatal once it exits)
+//  starting  exec_succeeded   type simple                 running    became_ready
+//  starting  ready_notified   type notify                 running    became_ready
+//  starting  process_exited   group not empty             stopping   signal stop_signal, arm
+//  running   process_exited   group not empty             stopping     stop_timeout; after the
+//                                                                    stop: the run's outcome
+//  starting  process_exited   group empty                 (the run's outcome, below)
+//  running   process_exited   group empty                 (the run's outcome, below)
+//  starting  group_empty      process alive (left group)  starting   (noted)
+//  running   group_empty      process alive (left group)  running    (noted)
+//  backoff   timer_fired      deadline reached            starting   spawn; restarts + 1
+//  stopping  timer_fired      deadline reached, no KILL   stopping   signal SIGKILL (needed_kill)
+//  stopping  process_exited   group empty                 (after the stop, below)
+//  stopping  group_empty      main process gone           (after the stop, below)
+//  running   unhealthy        restart on-failure/always,  stopping   signal stop_signal, arm
+//                             and not main                           stop_timeout; after the
+//                                                                    stop: a failed run's outcome
+//  running   unhealthy        otherwise                   running    (flagged unhealthy)
+//  running   healthy          flagged unhealthy           running    (flag cleared)
 //
 //  The outcome of a run that ended without being asked to (decided when the
 //  main process exits, in this order):
@@ -285,8 +285,8 @@ private:
     // What becomes of the service once a run is over.
     struct Outcome {
         State next = State::stopped;
-        Millis delay{0};              // backoff
-        bool ready = false;           // became_ready
+        Millis delay{0};                // backoff
+        bool ready = false;             // became_ready
         std::optional<int> finished{};  // a main service's exit status
         std::string detail{};           // ", restart in 400ms"
     };
