@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <set>
 
@@ -87,6 +88,19 @@ void Supervisor::adopt(Config config) {
 }
 
 int Supervisor::run() {
+    const std::string socket = control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config_.control_socket,
+                                                    getuid(), std::getenv("XDG_RUNTIME_DIR"));
+    std::string error;
+    control_ = ControlServer::open(socket, loop_, *this, error);
+    if (!control_) {
+        // A live foster on the same socket is a mistake worth refusing; any
+        // other failure leaves foster running its services without control.
+        if (error.find("another foster") != std::string::npos) {
+            log::fatal(error);
+            return 1;
+        }
+        log::error(error + "; fosterctl will not reach this foster");
+    }
     loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
     settle();
@@ -95,6 +109,7 @@ int Supervisor::run() {
         settle();
     }
     for (auto& s : services_) drop_output_pipes(*s);
+    control_.reset();
     return exit_code();
 }
 
@@ -119,7 +134,7 @@ void Supervisor::on_signals() {
                 kill_everything();
             }
         } else if (sig == SIGHUP && !program_) {
-            reload();
+            (void)reload();
         } else {
             log::info("ignoring " + signal_name(sig));
         }
@@ -132,6 +147,12 @@ void Supervisor::on_children() {
     for (const auto& child : reap_terminated_children()) {
         if (program_ && program_->on_reaped(child)) {
             on_program_exit();
+            continue;
+        }
+        if (const auto probe = by_probe_pid_.find(child.pid); probe != by_probe_pid_.end()) {
+            Service& s = *probe->second;
+            by_probe_pid_.erase(probe);
+            on_probe_exit(s, child.exit);
             continue;
         }
         const auto it = by_pid_.find(child.pid);
@@ -192,9 +213,18 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
         if (s.stderr_pipe) s.stderr_pipe->flush_partial();
     }
     if (a.became_ready) s.ready = true;
+    on_run_changed(s, a);
     if (a.went_fatal && s.config.on_fatal == OnFatal::shutdown) {
         log::error(s.config.name + " is fatal and has on_fatal = \"shutdown\"; stopping everything");
         fatal_shutdown_ = true;
+        begin_shutdown();
+    }
+    if (a.went_fatal && s.config.main && !a.finished) {
+        // A main service that cannot run ends foster like PROGRAM would: 127/126
+        // for an exec failure, else its last status (or 1).
+        const auto exec_errno = s.machine.exec_error();
+        main_exit_ = exec_errno ? exit_status_for_exec_errno(*exec_errno) : s.machine.exit_status().value_or(1);
+        log::error(s.config.name + " is the main service and went fatal; stopping everything");
         begin_shutdown();
     }
     if (a.finished) {
@@ -247,8 +277,7 @@ void Supervisor::spawn_service(Service& s) {
         }
     }
     s.ready = false;
-    SpawnResult result = spawn(service_spawn_request(s.config, base_environment_, notify_.address(),
-                                                     inheritance_.signals.ignored, stdio));
+    SpawnResult result = spawn(request_for(s, s.config.argv, stdio));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
         log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, s.config.argv.front(), "") +
@@ -267,6 +296,93 @@ void Supervisor::spawn_service(Service& s) {
                                           s.config.working_directory.value_or("")) +
                    ": " + log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
+    }
+}
+
+SpawnRequest Supervisor::request_for(const Service& s, const std::vector<std::string>& argv,
+                                     const ServiceStdio& stdio) const {
+    SpawnRequest r = service_spawn_request(s.config, base_environment_, notify_.address(), inheritance_.signals.ignored,
+                                           stdio);
+    r.argv = argv;
+    return r;
+}
+
+// ---------------------------------------------------------- healthchecks
+
+// A run that reaches `running` gets its first probe one interval later; a run
+// that leaves `running` loses its probe (killed, its result ignored).
+void Supervisor::on_run_changed(Service& s, const service::Actions& a) {
+    if (!s.config.healthcheck || a.from == a.to) return;
+    if (a.to == State::running) {
+        s.health.reset(s.machine.started_at().value_or(Clock::now()));
+        schedule_probe(s, Clock::now() + s.config.healthcheck->interval);
+    } else if (a.from == State::running) {
+        stop_probe(s);
+    }
+}
+
+void Supervisor::schedule_probe(Service& s, TimePoint when) {
+    loop_.timers().cancel(s.probe_timer);
+    Service* target = &s;
+    s.probe_timer = loop_.timers().schedule(when, [this, target] {
+        target->probe_timer = 0;
+        run_probe(*target);
+    });
+}
+
+void Supervisor::run_probe(Service& s) {
+    const HealthCheck& check = *s.config.healthcheck;
+    const ServiceStdio quiet{dev_null_.get(), dev_null_.get(), dev_null_.get()};
+    SpawnResult result = spawn(request_for(s, check.argv, quiet));
+    const pid_t pid = result.child ? result.child->pid : result.failure.pid;
+    if (!result.child) {
+        log::error(s.config.name + ": healthcheck: " +
+                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or("")) +
+                   ": " + log::errno_text(result.failure.error));
+    }
+    if (pid < 0) {  // not even forked: a failed probe
+        on_probe_exit(s, ExitStatus{false, 127});
+        return;
+    }
+    s.probe_pid = pid;
+    s.probe_timed_out = false;
+    by_probe_pid_[pid] = &s;
+    Service* target = &s;
+    s.probe_timer = loop_.timers().schedule(Clock::now() + check.timeout, [target] {
+        target->probe_timer = 0;
+        target->probe_timed_out = true;
+        kill(-target->probe_pid, SIGKILL);  // its own session: the whole probe goes
+    });
+}
+
+void Supervisor::on_probe_exit(Service& s, const ExitStatus& status) {
+    loop_.timers().cancel(std::exchange(s.probe_timer, 0));
+    s.probe_pid = -1;
+    if (s.machine.state() != State::running || !s.config.healthcheck) return;
+    const HealthCheck& check = *s.config.healthcheck;
+    const bool success = !s.probe_timed_out && !status.signaled && status.status == 0;
+    const TimePoint now = Clock::now();
+    const auto change = s.health.probe_finished(now, success, check);
+    if (!success)
+        log::debug(s.config.name + ": healthcheck failed (" +
+                   (s.probe_timed_out ? "timed out" : "status " + std::to_string(status.code())) + "), " +
+                   std::to_string(s.health.failures()) + " in a row");
+    schedule_probe(s, now + check.interval);
+    if (change == HealthTracker::Change::became_healthy) {
+        log::info(s.config.name + ": healthy");
+        handle(s, s.machine.healthy(now));
+    } else if (change == HealthTracker::Change::became_unhealthy) {
+        log::error(s.config.name + ": unhealthy after " + std::to_string(check.retries) + " failed checks");
+        handle(s, s.machine.unhealthy(now));
+    }
+}
+
+void Supervisor::stop_probe(Service& s) {
+    loop_.timers().cancel(std::exchange(s.probe_timer, 0));
+    if (s.probe_pid > 0) {
+        kill(-s.probe_pid, SIGKILL);
+        by_probe_pid_.erase(s.probe_pid);  // reaped as an orphan; its result no longer matters
+        s.probe_pid = -1;
     }
 }
 
@@ -317,13 +433,20 @@ void Supervisor::settle() {
     }
     if (phase_ == Phase::stopping_services) advance_shutdown();
     forget_removed();
+    if (control_) control_->settle_waiters();
 }
 
+// Ready for its dependents: announced ready in this run, still running (or,
+// for a oneshot, exited with success), and healthy if it has a healthcheck.
 bool Supervisor::is_ready(const Service& s) const {
     const State st = s.machine.state();
     if (!s.ready) return false;
     if (s.config.type == ServiceType::oneshot) return st == State::exited;
-    return st == State::running;
+    return st == State::running && healthy_enough(s);
+}
+
+bool Supervisor::healthy_enough(const Service& s) const {
+    return !s.config.healthcheck || s.health.health() == Health::healthy;
 }
 
 bool Supervisor::dependencies_ready(const Service& s) const {
@@ -409,6 +532,7 @@ void Supervisor::forget_removed() {
     std::erase_if(services_, [this](const std::unique_ptr<Service>& s) {
         if (!s->removing || !s->machine.is_down()) return false;
         drop_output_pipes(*s);
+        stop_probe(*s);
         loop_.timers().cancel(s->timer);
         log::info(s->config.name + ": removed");
         return true;
@@ -445,14 +569,14 @@ void Supervisor::kill_everything() {
     leftovers_.kill_now();
 }
 
-void Supervisor::reload() {
+std::vector<ConfigError> Supervisor::reload() {
     log::info("reloading " + *options_.config_path);
     LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
     if (!loaded.config) {
         for (const auto& e : loaded.errors) log::error(e.to_string());
         log::error("reload refused: the config has " + std::to_string(loaded.errors.size()) +
                    " error(s); nothing was changed");
-        return;
+        return loaded.errors;
     }
     Config next = std::move(*loaded.config);
     const TimePoint now = Clock::now();
@@ -472,6 +596,7 @@ void Supervisor::reload() {
         if (c == s->config) continue;  // unchanged: its processes are left alone
         log::info(c.name + ": changed; restarting it");
         const bool was_up = !s->machine.is_down();
+        stop_probe(*s);
         s->config = c;
         s->machine.set_policy(policy_of(c));
         s->wanted = s->start_pending = c.autostart || was_up;
@@ -480,6 +605,7 @@ void Supervisor::reload() {
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
     adopt(std::move(next));
+    return {};
 }
 
 // ------------------------------------------------------------ the end

@@ -16,14 +16,17 @@
 #include <vector>
 
 #include "config.hpp"
+#include "control_server.hpp"
 #include "event_loop.hpp"
 #include "fd.hpp"
+#include "healthcheck.hpp"
 #include "inheritance.hpp"
 #include "leftovers.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "program.hpp"
+#include "service_request.hpp"
 #include "service_state.hpp"
 
 namespace foster {
@@ -43,26 +46,29 @@ struct Service {
     bool stop_sent = false;     // the shutdown already asked it to stop
     std::unique_ptr<PrefixPipe> stdout_pipe, stderr_pipe;
     EventLoop::Token stdout_token = 0, stderr_token = 0;
+
+    // The healthcheck, when the config has one: probes never overlap; the
+    // timer is the next probe's start, or the running probe's timeout.
+    HealthTracker health;
+    pid_t probe_pid = -1;
+    TimerQueue::Id probe_timer = 0;
+    bool probe_timed_out = false;
 };
 
-// A row of `fosterctl status`.
-struct ServiceStatus {
-    std::string name;
-    service::State state;
-    std::optional<pid_t> pid;
-    std::optional<Millis> uptime;
-    unsigned restarts;
-    std::optional<int> exit_status;
-    bool ready;
-};
-
-class Supervisor {
+class Supervisor final : public ControlHandler {
 public:
     Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd);
     ~Supervisor();
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
 
     // Runs until shutdown; returns foster's exit status.
     int run();
+
+    // ControlHandler: what fosterctl asks for (control.cpp).
+    control::Response handle_request(const control::Request& request) override;
+    std::optional<control::Response> wait_result(const control::Request& request) override;
+    control::Response wait_timed_out(const control::Request& request) override;
 
 private:
     // Events.
@@ -84,10 +90,23 @@ private:
     void advance_shutdown();
     void forget_removed();
 
-    // Shutdown and reload.
+    // Shutdown and reload. reload() returns the config's errors when it
+    // refused the new file.
     void begin_shutdown();
     void kill_everything();
-    void reload();
+    std::vector<ConfigError> reload();
+
+    // Healthchecks (healthcheck probes run with the service's user, env, cwd).
+    void on_run_changed(Service& s, const service::Actions& a);
+    void schedule_probe(Service& s, TimePoint when);
+    void run_probe(Service& s);
+    void on_probe_exit(Service& s, const ExitStatus& status);
+    void stop_probe(Service& s);
+
+    // Control requests (control.cpp).
+    control::StatusRow status_row(const Service& s, TimePoint now) const;
+    [[nodiscard]] bool healthy_enough(const Service& s) const;
+    std::optional<std::string> unknown_name(const std::vector<std::string>& names) const;
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;
@@ -97,6 +116,7 @@ private:
     [[nodiscard]] int exit_code() const;
     [[nodiscard]] std::string program_name() const;
 
+    SpawnRequest request_for(const Service& s, const std::vector<std::string>& argv, const ServiceStdio& stdio) const;
     void ensure_output_pipes(Service& s);
     void drop_output_pipes(Service& s);
     void adopt(Config config);
@@ -112,6 +132,8 @@ private:
     std::vector<std::string> base_environment_;
     std::vector<std::unique_ptr<Service>> services_;  // in start order
     std::unordered_map<pid_t, Service*> by_pid_;
+    std::unordered_map<pid_t, Service*> by_probe_pid_;
+    std::unique_ptr<ControlServer> control_;
     NotifySocket notify_;
     EventLoop::Token notify_token_ = 0;
     std::optional<Program> program_;

@@ -1,0 +1,120 @@
+// control_protocol.hpp — what foster and fosterctl say to each other.
+//
+// One request per connection on a unix stream socket; the full grammar is in
+// docs/PROTOCOL.md. A request is one line:
+//
+//     foster/1 COMMAND [ARG...]\n
+//
+// tokens separated by single spaces, printable ASCII, at most
+// max_request_bytes including the newline. The answer is a status line,
+// "ok" or "error TEXT", then body lines, then foster closes the connection.
+// Text keeps both sides simple to read, debug with socat, and fuzz.
+//
+// Everything here is pure (no I/O) so it is unit-tested and fuzzed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "duration.hpp"
+
+namespace foster::control {
+
+inline constexpr std::string_view protocol_version = "foster/1";
+inline constexpr std::size_t max_request_bytes = 4096;
+// A service name on the wire: 1 to this many of [A-Za-z0-9_.-].
+inline constexpr std::size_t max_name_bytes = 128;
+// The longest --wait=MS accepted: the longest duration parse_duration accepts.
+inline constexpr Millis max_wait{std::int64_t{1} << 33};
+
+enum class Command { status, start, stop, restart, signal, reload, shutdown, check };
+
+// "status", "start", ...: the spelling on the wire and on fosterctl's command line.
+std::string_view command_name(Command command);
+std::optional<Command> parse_command(std::string_view name);
+
+// 1 to max_name_bytes of [A-Za-z0-9_.-]: what a request may name.
+bool valid_name(std::string_view name);
+
+struct Request {
+    Command command = Command::status;
+    std::vector<std::string> names;   // services named (may be empty for status/check)
+    int signal = 0;                   // Command::signal: the signal to send
+    std::optional<Millis> wait;       // start/stop/restart: answer once reached, or after this long
+                                      // (0 to max_wait)
+    bool operator==(const Request&) const = default;
+};
+
+struct ParsedRequest {
+    std::optional<Request> request;
+    std::string error;  // what was wrong, for "error TEXT"
+};
+
+// Decodes one request line (without or with its trailing '\n'). Never throws,
+// never reads past `line`; anything not in the grammar is an error.
+ParsedRequest parse_request(std::string_view line);
+
+// Encodes a request as one line, '\n' included. The signal goes as its
+// number, so the line is never longer than the one it was parsed from.
+std::string format_request(const Request& request);
+
+// One service in a status answer.
+struct StatusRow {
+    std::string name;
+    std::string state;                 // stopped, starting, running, backoff, stopping, exited, fatal
+    std::optional<pid_t> pid;
+    std::optional<long long> uptime_ms;
+    unsigned restarts = 0;
+    std::optional<int> exit_status;
+    std::string health = "-";          // "healthy", "unhealthy", "starting" or "-" (no healthcheck)
+    bool operator==(const StatusRow&) const = default;
+};
+
+// "service\tNAME\tSTATE\tPID\tUPTIME_MS\tRESTARTS\tEXIT\tHEALTH\n", "-" for none
+// (an empty health is written as "-"). parse_status_row takes the line with or
+// without its '\n' and checks every field (docs/PROTOCOL.md); never throws.
+std::string format_status_row(const StatusRow& row);
+std::optional<StatusRow> parse_status_row(std::string_view line);
+
+struct Response {
+    bool ok = true;
+    std::string error;                 // when !ok
+    std::vector<StatusRow> rows;       // status
+    std::vector<std::string> details;  // "detail\tTEXT" lines: config errors, per-service failures
+    bool operator==(const Response&) const = default;
+};
+
+// Control characters other than tab in `error` and `details` are written as
+// '?', so a line can never be split or forged; an empty error is written as
+// "error unspecified error".
+std::string format_response(const Response& response);
+// Decodes a whole answer (as read until foster closed the connection). Nothing
+// for anything format_response could not have written, including a truncated
+// answer (no final '\n'). Never throws, never reads past `text`.
+std::optional<Response> parse_response(std::string_view text);
+
+// fosterctl status --json: {"services":[{"name":…,"state":…,"pid":…|null,
+// "restarts":…,"exit_status":…|null,"uptime_ms":…|null,"health":…|null}]}
+// on one line, '\n' included; health is null for "-" (no healthcheck).
+std::string status_json(const std::vector<StatusRow>& rows);
+// fosterctl status: an aligned table, NAME STATE PID UPTIME RESTARTS LAST-EXIT,
+// plus HEALTH when any row has a healthcheck; columns two spaces apart, no
+// trailing blanks, "-" for none.
+std::string status_table(const std::vector<StatusRow>& rows);
+// Uptime for people: "45s", "3m12s", "2h5m", "3d4h" (rounded down).
+std::string format_uptime(long long milliseconds);
+
+// Where the control socket is, for both foster and fosterctl: -s SOCKET, else
+// $FOSTER_SOCKET, else control_socket of the config, else /run/foster.sock as
+// root and $XDG_RUNTIME_DIR/foster.sock otherwise (/tmp/foster-UID.sock
+// without XDG_RUNTIME_DIR). Empty environment variables count as unset.
+std::string socket_path(const std::optional<std::string>& from_command_line, const char* env_foster_socket,
+                        const std::optional<std::string>& from_config, uid_t uid, const char* env_xdg_runtime_dir);
+
+}  // namespace foster::control

@@ -1,0 +1,91 @@
+// control_server.hpp — the control socket, served by foster's event loop.
+//
+// A unix stream socket, mode 0600 from birth (umask around bind, no window
+// with wider permissions). Each connection carries one request line and gets
+// one answer; every connection is non-blocking, bounded in what it may send
+// (control::max_request_bytes) and in how long it may take, and checked by
+// its peer credentials: only root and foster's own uid may act. A slow,
+// silent, oversized or malformed client is answered with an error or dropped;
+// it never blocks the loop and never costs foster more than its small buffer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "control_protocol.hpp"
+#include "event_loop.hpp"
+#include "fd.hpp"
+
+namespace foster {
+
+// What the server needs from the supervisor.
+class ControlHandler {
+public:
+    // Carries out a request; for a request with a wait, the answer to give
+    // when the wait cannot even begin (an unknown name, say), or ok.
+    virtual control::Response handle_request(const control::Request& request) = 0;
+    // For a waiting request: the final answer once every named service
+    // reached its goal (or never can), nothing while it should keep waiting.
+    virtual std::optional<control::Response> wait_result(const control::Request& request) = 0;
+    // For a waiting request whose time ran out.
+    virtual control::Response wait_timed_out(const control::Request& request) = 0;
+
+protected:
+    ~ControlHandler() = default;
+};
+
+class ControlServer {
+public:
+    // Binds `path`. A socket file no foster answers on is replaced; one a
+    // live foster answers on is refused. On failure returns nothing and sets
+    // `error` to a message that names the path.
+    static std::unique_ptr<ControlServer> open(const std::string& path, EventLoop& loop, ControlHandler& handler,
+                                               std::string& error);
+
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+    // Closes every connection and removes the socket file.
+    ~ControlServer();
+
+    // After every batch of events: answer waiting requests that are done.
+    void settle_waiters();
+
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    ControlServer(std::string path, Fd listener, EventLoop& loop, ControlHandler& handler);
+
+    struct Connection {
+        Fd fd;
+        EventLoop::Token token = 0;
+        std::string input;
+        std::string output;
+        std::size_t written = 0;
+        std::optional<control::Request> waiting;  // a request answered later
+        TimerQueue::Id deadline = 0;              // drop (or time out a wait) then
+        bool answered = false;
+    };
+    using ConnectionIt = std::list<Connection>::iterator;
+
+    void on_accept();
+    void on_readable(ConnectionIt c);
+    void on_request(ConnectionIt c, std::string_view line);
+    void answer(ConnectionIt c, const control::Response& response);
+    void flush(ConnectionIt c);
+    void drop(ConnectionIt c);
+    bool peer_allowed(int fd) const;
+
+    std::string path_;
+    Fd listener_;
+    EventLoop& loop_;
+    ControlHandler& handler_;
+    EventLoop::Token listen_token_ = 0;
+    std::list<Connection> connections_;
+    uid_t own_uid_;
+};
+
+}  // namespace foster
