@@ -23,7 +23,10 @@ int main(int argc, char** argv, char** envp) {
     ParsedOptions parsed = parse_options(args);
     if (!parsed.options) {
         log::fatal(parsed.error);
-        std::fputs("Try 'foster --help'.\n", stderr);
+        std::fputs("Usage: foster [OPTIONS] -- PROGRAM [ARGS...]\n"
+                   "       foster [OPTIONS] -c FILE [-- PROGRAM [ARGS...]]\n"
+                   "Try 'foster --help' for more.\n",
+                   stderr);
         return 2;
     }
     const Options& options = *parsed.options;
