@@ -3,7 +3,8 @@
 # Usage: packaging/deps.sh [--bench]   (--bench adds the peers compared in bench/)
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-dev
-          python3 python3-pytest util-linux procps bsdutils passwd)
+          python3 python3-pytest util-linux procps bsdutils passwd
+          clang libclang-rt-14-dev)   # clang + libFuzzer for the protocol fuzz smoke run
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(tini dumb-init catatonit supervisor s6 runit)
 fi

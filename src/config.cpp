@@ -5,6 +5,7 @@
 // problem instead of stopping at the first, then checks what spans services
 // (dependencies, `main`) and orders them.
 #include "config.hpp"
+#include "control_protocol.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -912,6 +913,10 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
                        name.empty() ? std::string("service name must not be empty")
                                     : "invalid service name " + quoted(name) +
                                           ": only letters, digits, '_', '.' and '-' are allowed");
+        } else if (name.size() > control::max_name_bytes) {
+            // fosterctl could not name it (docs/PROTOCOL.md).
+            errors.add(position_of(*key), "service name is longer than " +
+                                              std::to_string(control::max_name_bytes) + " characters");
         } else if (table == nullptr) {
             errors.add(position_of(*value),
                        wrong_type("services." + name, "a table, like [services." + name + "]", *value));

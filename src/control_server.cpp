@@ -124,6 +124,12 @@ void ControlServer::on_readable(ConnectionIt c) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return;
         if (n <= 0) {
+            if (c->waiting && n == 0) {
+                // The client shut down its sending side and waits for the
+                // answer (the protocol allows it): stop reading, keep waiting.
+                loop_.unwatch(std::exchange(c->token, 0));
+                return;
+            }
             // The client closed (or failed) before a whole request: nothing to answer.
             if (!c->answered) drop(c);
             return;
@@ -136,7 +142,7 @@ void ControlServer::on_readable(ConnectionIt c) {
             return;
         }
         if (c->input.size() >= control::max_request_bytes) {
-            answer(c, control::Response{false, "request too long", {}, {}});
+            answer(c, control::Response{false, "request is longer than " + std::to_string(control::max_request_bytes) + " bytes", {}, {}});
             return;
         }
     }

@@ -1,0 +1,407 @@
+// fosterctl.cpp — the control tool: one request to a running foster, its
+// answer shown, an exit status a script can act on (INTERFACE.md, "fosterctl";
+// the wire format is in docs/PROTOCOL.md).
+//
+// Everything fosterctl checks about a request it checks with the same
+// parse_request foster uses, so a command line that fosterctl accepts is one
+// foster accepts, and a bad one is a usage error (2) before any connection.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+#include "control_protocol.hpp"
+#include "duration.hpp"
+#include "fd.hpp"
+#include "log.hpp"
+#include "signal_names.hpp"
+
+namespace {
+
+using namespace foster;
+using Clock = std::chrono::steady_clock;
+
+constexpr int exit_done = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_unreachable = 3;
+
+// How much longer than --wait fosterctl waits for the answer, so that foster's
+// own "not reached in time" arrives before the socket gives up.
+constexpr Millis answer_grace{5000};
+// An answer is a status line, a row per service and a few details; anything
+// this large is not from foster.
+constexpr std::size_t max_answer_bytes = std::size_t{16} << 20;
+
+constexpr const char* usage_text =
+    "Usage: fosterctl [-s SOCKET | -c FILE] [--timeout DURATION] COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  status [NAME...] [--json]           the services (all, or those named): a table, or JSON\n"
+    "  start [--no-wait] NAME...           start the services (clears fatal) and wait until ready\n"
+    "  stop [--no-wait] NAME...            stop the services and wait until stopped\n"
+    "  restart [--no-wait] NAME...         restart the services and wait until ready\n"
+    "  signal SIG NAME...                  send SIG (TERM, SIGTERM or 15) to each main process\n"
+    "  reload                              read the config again (as SIGHUP); errors are printed\n"
+    "  shutdown                            stop everything and make foster exit (as SIGTERM)\n"
+    "  check [-q] [NAME...]                exit 0 if the services (default: all autostart ones)\n"
+    "                                      are running and healthy; -q: print no reason\n"
+    "\n"
+    "Options:\n"
+    "  -s, --socket SOCKET    foster's control socket\n"
+    "  -c, --config FILE      use the control_socket of FILE\n"
+    "      --timeout DURATION how long start/stop/restart wait for the state, and how long any\n"
+    "                         command waits for foster's answer (default 30s)\n"
+    "  -h, --help             print this help and exit\n"
+    "  -V, --version          print the version and exit\n"
+    "\n"
+    "The socket is -s SOCKET, else $FOSTER_SOCKET, else control_socket of -c FILE, else\n"
+    "/run/foster.sock for root and $XDG_RUNTIME_DIR/foster.sock (or /tmp/foster-UID.sock)\n"
+    "for other users.\n"
+    "\n"
+    "Exit status:\n"
+    "  0  done\n"
+    "  1  the command failed: a state not reached in time, check not healthy, reload\n"
+    "     refused, or any other error foster answered\n"
+    "  2  usage: unknown command or option, missing or bad service names, an invalid -c FILE\n"
+    "     (1 for reload: foster would refuse it)\n"
+    "  3  cannot reach foster: not running, stale socket, permission denied, no answer\n";
+
+void print_error(std::string_view message) {
+    std::fprintf(stderr, "fosterctl: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+int usage_error(std::string_view message) {
+    print_error(message);
+    std::fputs("Try 'fosterctl --help'.\n", stderr);
+    return exit_usage;
+}
+
+// What the command line asks for.
+struct Invocation {
+    std::optional<std::string> socket;       // -s
+    std::optional<std::string> config_path;  // -c
+    Millis timeout{30'000};                  // --timeout
+    control::Request request;
+    bool json = false;     // status --json
+    bool no_wait = false;  // start/stop/restart --no-wait
+    bool quiet = false;    // check -q
+};
+
+// Reads one option with a value, spelled "-s V", "-sV", "--socket V" or
+// "--socket=V". Returns false when args[i] is not this option; `error` is set
+// when it is but has no value.
+bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string_view short_name,
+                std::string_view long_name, std::optional<std::string>& value, std::string& error) {
+    const std::string_view arg = args[i];
+    const std::string long_eq = std::string(long_name) + "=";
+    if (!short_name.empty() && arg.size() > short_name.size() && arg.substr(0, short_name.size()) == short_name) {
+        value = std::string(arg.substr(short_name.size()));
+    } else if (arg.substr(0, long_eq.size()) == long_eq) {
+        value = std::string(arg.substr(long_eq.size()));
+    } else if (arg == short_name || arg == long_name) {
+        if (i + 1 >= args.size()) {
+            error = std::string(arg) + " needs a value";
+            return true;
+        }
+        value = args[++i];
+    } else {
+        return false;
+    }
+    if (value->empty()) error = std::string(long_name) + " needs a value";
+    return true;
+}
+
+// The options after COMMAND, and its names (and SIG). Returns an error text.
+std::string parse_command_arguments(const std::vector<std::string>& args, std::size_t i, Invocation& out) {
+    using control::Command;
+    auto& request = out.request;
+    const Command command = request.command;
+    const bool waits = command == Command::start || command == Command::stop || command == Command::restart;
+    std::vector<std::string> positional;
+    bool only_names = false;
+    for (; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (!only_names && arg == "--") {
+            only_names = true;
+        } else if (!only_names && arg.size() > 1 && arg[0] == '-') {
+            if (command == Command::status && arg == "--json")
+                out.json = true;
+            else if (waits && arg == "--no-wait")
+                out.no_wait = true;
+            else if (command == Command::check && (arg == "-q" || arg == "--quiet"))
+                out.quiet = true;
+            else
+                return "unknown option '" + arg + "' for " + std::string(control::command_name(command));
+        } else {
+            positional.push_back(arg);
+        }
+    }
+    if (command == Command::signal) {
+        if (positional.empty()) return "signal needs a signal and at least one service name";
+        const auto sig = parse_signal(positional.front());
+        if (!sig) return "bad signal '" + positional.front() + "'";
+        request.signal = *sig;
+        positional.erase(positional.begin());
+    }
+    request.names = std::move(positional);
+    return {};
+}
+
+// The whole command line. Returns an error text; `help`/`version` set when asked.
+std::string parse_command_line(const std::vector<std::string>& args, Invocation& out, bool& help,
+                               bool& version) {
+    std::size_t i = 1;
+    for (; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--") {
+            ++i;
+            break;
+        }
+        if (arg.size() < 2 || arg[0] != '-') break;
+        if (arg == "-h" || arg == "--help") {
+            help = true;
+            return {};
+        }
+        if (arg == "-V" || arg == "--version") {
+            version = true;
+            return {};
+        }
+        std::string error;
+        std::optional<std::string> timeout;
+        if (take_value(args, i, "-s", "--socket", out.socket, error) ||
+            take_value(args, i, "-c", "--config", out.config_path, error)) {
+            if (!error.empty()) return error;
+        } else if (take_value(args, i, "", "--timeout", timeout, error)) {
+            if (!error.empty()) return error;
+            const auto parsed = parse_duration(*timeout);
+            if (!parsed) return "bad --timeout value '" + *timeout + "' (like 500ms, 10s, 2m)";
+            out.timeout = *parsed;
+        } else {
+            return "unknown option '" + arg + "'";
+        }
+    }
+    if (out.socket && out.config_path) return "-s and -c exclude each other";
+    if (i >= args.size()) return "no command given";
+    const auto command = control::parse_command(args[i]);
+    if (!command) return "unknown command '" + args[i] + "'";
+    out.request.command = *command;
+    if (auto error = parse_command_arguments(args, i + 1, out); !error.empty()) return error;
+    if (!out.no_wait && (*command == control::Command::start || *command == control::Command::stop ||
+                         *command == control::Command::restart))
+        out.request.wait = std::min(out.timeout, control::max_wait);
+    // The same check foster makes: names, counts, lengths.
+    const auto checked = control::parse_request(control::format_request(out.request));
+    if (!checked.request) return checked.error;
+    return {};
+}
+
+// Milliseconds left until `deadline`, for poll(): never negative, at most INT_MAX.
+int remaining_ms(Clock::time_point deadline) {
+    const auto left = std::chrono::ceil<Millis>(deadline - Clock::now()).count();
+    return static_cast<int>(std::clamp<Millis::rep>(left, 0, INT_MAX));
+}
+
+// Waits until `fd` is ready for `events` or the deadline passes; false on timeout.
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+    while (true) {
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, remaining_ms(deadline));
+        if (n > 0) return true;
+        if (n == 0) return false;
+        if (errno != EINTR) return true;  // let the following call report the error
+    }
+}
+
+// A failed exchange: what to print, and exit status 3.
+struct Unreachable {
+    std::string message;
+};
+
+std::string connect_error(int error, const std::string& path) {
+    switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+        return "foster is not running (no socket at " + path + ")";
+    case ECONNREFUSED: {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) return path + " is not a socket";
+        return "no foster is listening on " + path + " (stale socket)";
+    }
+    case EACCES:
+    case EPERM:
+        return "permission denied on " + path;
+    default:
+        return "cannot connect to " + path + ": " + log::errno_text(error);
+    }
+}
+
+std::optional<Unreachable> connect_socket(const Fd& fd, const std::string& path, Clock::time_point deadline) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    const auto* generic = reinterpret_cast<const sockaddr*>(&address);
+    while (::connect(fd.get(), generic, sizeof address) != 0) {
+        if (errno == EAGAIN) {
+            // The listen backlog is full: foster is busy; try again shortly.
+            if (remaining_ms(deadline) == 0) return Unreachable{"foster on " + path + " accepts no connection"};
+            ::poll(nullptr, 0, std::min(20, remaining_ms(deadline)));
+            continue;
+        }
+        if (errno != EINPROGRESS && errno != EINTR) return Unreachable{connect_error(errno, path)};
+        if (!wait_for(fd.get(), POLLOUT, deadline))
+            return Unreachable{"foster on " + path + " accepts no connection"};
+        int error = 0;
+        socklen_t length = sizeof error;
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+        if (error != 0) return Unreachable{connect_error(error, path)};
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<Unreachable> send_all(const Fd& fd, std::string_view data, const std::string& path,
+                                    Clock::time_point deadline) {
+    while (!data.empty()) {
+        if (!wait_for(fd.get(), POLLOUT, deadline))
+            return Unreachable{"foster on " + path + " did not take the request in time"};
+        const ssize_t n = ::send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            return Unreachable{"cannot send the request to foster on " + path + ": " + log::errno_text(errno)};
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ::shutdown(fd.get(), SHUT_WR);  // the request is complete; failing here changes nothing
+    return std::nullopt;
+}
+
+std::optional<Unreachable> receive_all(const Fd& fd, std::string& answer, const std::string& path,
+                                       Clock::time_point deadline, Millis timeout) {
+    char buffer[65536];
+    while (true) {
+        if (!wait_for(fd.get(), POLLIN, deadline))
+            return Unreachable{"foster on " + path + " did not answer within " + format_duration(timeout)};
+        const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+        if (n == 0) return std::nullopt;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            return Unreachable{"cannot read foster's answer on " + path + ": " + log::errno_text(errno)};
+        }
+        answer.append(buffer, static_cast<std::size_t>(n));
+        if (answer.size() > max_answer_bytes)
+            return Unreachable{"foster on " + path + " sent more than " + std::to_string(max_answer_bytes) +
+                               " bytes"};
+    }
+}
+
+// One request, one answer (everything foster sent until it closed).
+std::optional<Unreachable> exchange(const std::string& path, const std::string& request, Millis timeout,
+                                    std::string& answer) {
+    const auto deadline = Clock::now() + timeout;
+    const Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return Unreachable{"cannot create a socket: " + log::errno_text(errno)};
+    if (auto failed = connect_socket(fd, path, deadline)) return failed;
+    if (auto failed = send_all(fd, request, path, deadline)) return failed;
+    return receive_all(fd, answer, path, deadline, timeout);
+}
+
+std::optional<std::string> find_socket(const Invocation& invocation, int& exit_code) {
+    std::optional<std::string> from_config;
+    if (invocation.config_path) {
+        const auto loaded = load_config(*invocation.config_path);
+        if (!loaded.config) {
+            for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+            // `reload` after editing FILE: these are the errors foster would
+            // refuse it with, so it fails as a refused reload does.
+            exit_code = invocation.request.command == control::Command::reload ? exit_failed : exit_usage;
+            return std::nullopt;
+        }
+        from_config = loaded.config->control_socket;
+    }
+    std::string path = control::socket_path(invocation.socket, std::getenv("FOSTER_SOCKET"), from_config,
+                                             ::geteuid(), std::getenv("XDG_RUNTIME_DIR"));
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+        print_error("socket path is longer than " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                    " bytes: " + path);
+        exit_code = exit_usage;
+        return std::nullopt;
+    }
+    return path;
+}
+
+// Shows foster's answer; returns fosterctl's exit status.
+int report(const Invocation& invocation, const control::Response& response) {
+    const bool silent = invocation.quiet;
+    if (!response.ok && !silent) print_error(response.error);
+    if (!silent)
+        for (const auto& detail : response.details) std::fprintf(stderr, "%s\n", detail.c_str());
+    if (!response.ok) return exit_failed;
+    if (invocation.request.command == control::Command::status) {
+        const std::string text =
+            invocation.json ? control::status_json(response.rows) : control::status_table(response.rows);
+        std::fputs(text.c_str(), stdout);
+    }
+    return exit_done;
+}
+
+int run(const std::vector<std::string>& args) {
+    Invocation invocation;
+    bool help = false, version = false;
+    if (auto error = parse_command_line(args, invocation, help, version); !error.empty())
+        return usage_error(error);
+    if (help) {
+        std::fputs(usage_text, stdout);
+        return exit_done;
+    }
+    if (version) {
+        std::puts("fosterctl " FOSTER_VERSION);
+        return exit_done;
+    }
+    int exit_code = exit_done;
+    const auto path = find_socket(invocation, exit_code);
+    if (!path) return exit_code;
+
+    const Millis socket_timeout = invocation.request.wait ? *invocation.request.wait + answer_grace
+                                                          : invocation.timeout;
+    std::string answer;
+    if (const auto failed = exchange(*path, control::format_request(invocation.request), socket_timeout, answer)) {
+        print_error(failed->message);
+        return exit_unreachable;
+    }
+    if (answer.empty()) {
+        print_error("foster on " + *path + " closed the connection without answering");
+        return exit_unreachable;
+    }
+    const auto response = control::parse_response(answer);
+    if (!response) {
+        print_error("the answer from " + *path + " is not foster/1 (is it a foster socket?)");
+        return exit_unreachable;
+    }
+    return report(invocation, *response);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int status = run(std::vector<std::string>(argv, argv + argc));
+    if (std::fflush(stdout) != 0 && status == exit_done) {
+        print_error("cannot write the output: " + log::errno_text(errno));
+        return exit_failed;
+    }
+    return status;
+}
