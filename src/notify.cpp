@@ -27,26 +27,34 @@ NotifyMessage parse_notify_message(std::string_view text, pid_t sender) {
     return m;
 }
 
-NotifySocket NotifySocket::open(pid_t foster_pid) {
+NotifySocket NotifySocket::open() {
     NotifySocket s;
     s.fd_ = Fd{socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
     if (!s.fd_) {
         log::error("cannot create the notify socket: " + log::errno_text(errno));
         return s;
     }
-    const std::string name = "foster/" + std::to_string(foster_pid) + "/notify";
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    // Abstract: sun_path starts with a NUL; the length says where it ends.
-    std::memcpy(addr.sun_path + 1, name.data(), name.size());
-    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    // Autobind: the kernel picks a unique abstract name. A name made from
+    // foster's pid would collide between two fosters that are both PID 1 of
+    // their own pid namespace but share a network namespace.
+    const sa_family_t family = AF_UNIX;
     const int on = 1;
-    if (bind(s.fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+    if (bind(s.fd_.get(), reinterpret_cast<const sockaddr*>(&family), sizeof family) != 0 ||
         setsockopt(s.fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
-        log::error("cannot bind the notify socket @" + name + ": " + log::errno_text(errno));
+        log::error("cannot bind the notify socket: " + log::errno_text(errno));
         s.fd_.reset();
         return s;
     }
+    sockaddr_un addr{};
+    socklen_t len = sizeof addr;
+    if (getsockname(s.fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        len <= offsetof(sockaddr_un, sun_path) + 1) {
+        log::error("cannot name the notify socket: " + log::errno_text(errno));
+        s.fd_.reset();
+        return s;
+    }
+    // Abstract: sun_path starts with a NUL; the length says where it ends.
+    const std::string name(addr.sun_path + 1, len - offsetof(sockaddr_un, sun_path) - 1);
     s.address_ = "@" + name;
     return s;
 }

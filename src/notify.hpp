@@ -2,7 +2,7 @@
 // `type = "notify"` services send READY=1 to.
 //
 // One datagram socket serves every service. It lives in the abstract
-// namespace ("@foster/PID/notify"), so services running as another user can
+// namespace (a unique name the kernel picks, like "@0004f"), so services running as another user can
 // reach it without a file whose permissions would need managing, and nothing
 // is left on disk when foster dies. Anyone may send to it; a message counts
 // only when the kernel-attested sender pid (SCM_CREDENTIALS, as systemd
@@ -32,7 +32,7 @@ NotifyMessage parse_notify_message(std::string_view text, pid_t sender);
 class NotifySocket {
 public:
     // Binds the socket; returns an invalid socket (and logs) on failure.
-    static NotifySocket open(pid_t foster_pid);
+    static NotifySocket open();
 
     [[nodiscard]] bool valid() const { return fd_.valid(); }
     [[nodiscard]] int fd() const { return fd_.get(); }

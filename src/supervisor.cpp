@@ -82,7 +82,7 @@ void Supervisor::adopt(Config config) {
     const bool needs_notify = std::any_of(services_.begin(), services_.end(),
                                           [](const auto& s) { return s->config.type == ServiceType::notify; });
     if (needs_notify && !notify_.valid()) {
-        notify_ = NotifySocket::open(inheritance_.pid);
+        notify_ = NotifySocket::open();
         if (notify_.valid()) notify_token_ = loop_.watch(notify_.fd(), EPOLLIN, [this](std::uint32_t) { on_notify(); });
     }
 }
