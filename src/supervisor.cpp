@@ -570,6 +570,10 @@ void Supervisor::kill_everything() {
 }
 
 std::vector<ConfigError> Supervisor::reload() {
+    if (phase_ != Phase::running) {
+        log::info("not reloading: foster is shutting down");
+        return {};
+    }
     log::info("reloading " + *options_.config_path);
     LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
     if (!loaded.config) {
