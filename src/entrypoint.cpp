@@ -33,23 +33,25 @@ public:
     int run() {
         if (const auto failed = program_.start()) return *failed;
         if (is_pid1_ && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
-        loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
-        // A SIGCHLD may already be queued (PROGRAM exited at once); the
-        // signalfd reports it on the first turn.
-        while (!done_) loop_.run_once();
+        // While PROGRAM runs nothing but a signal can happen, so foster waits
+        // for signals directly: one system call per signal (sigwaitinfo)
+        // instead of epoll_wait + read. The signalfd still holds the same
+        // queue for the end game, which needs a timer as well.
+        while (!done_ && !leftovers_.active()) on_signal(wait_for_signal(handled_));
+        if (!done_) {
+            loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) {
+                for (const auto& signal : read_signals(signal_fd_.get())) on_signal(signal);
+            });
+            while (!done_) loop_.run_once();
+        }
         return program_.exit_code();
     }
 
 private:
-    void on_signals() {
-        bool child_event = false;
-        for (const auto& info : read_signals(signal_fd_.get())) {
-            const int sig = static_cast<int>(info.ssi_signo);
-            if (sig == SIGCHLD) child_event = true;
-            else if (caused_by_foster(info)) log::debug("ignoring " + signal_name(sig) + " caused by foster itself");
-            else program_.forward(sig);
-        }
-        if (child_event) on_children();
+    void on_signal(const ReceivedSignal& signal) {
+        if (signal.number == SIGCHLD) on_children();
+        else if (caused_by_foster(signal, self_)) log::debug("ignoring " + signal_name(signal.number) + " caused by foster itself");
+        else program_.forward(signal.number);
     }
 
     void on_children() {
@@ -61,6 +63,8 @@ private:
 
     const Options& options_;
     bool is_pid1_;
+    pid_t self_ = getpid();
+    sigset_t handled_ = handled_signals();
     Fd signal_fd_;
     EventLoop loop_;
     Program program_;

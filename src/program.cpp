@@ -75,7 +75,7 @@ void Program::forward(int received) {
     if (r != 0 && errno != ESRCH)
         log::error("cannot forward " + signal_name(sig) + " to pid " + std::to_string(pid_) + ": " +
                    log::errno_text(errno));
-    else
+    else if (log::level() == log::Level::verbose)  // the message costs more than the forwarding
         log::debug("forwarded " + signal_name(sig) + " to " + (options_.signal_group ? "group " : "pid ") +
                    std::to_string(pid_));
 }

@@ -39,18 +39,28 @@ Fd open_signalfd(const sigset_t& signals) {
     return Fd{signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC)};
 }
 
-std::vector<signalfd_siginfo> read_signals(int signal_fd) {
-    std::vector<signalfd_siginfo> out;
+std::vector<ReceivedSignal> read_signals(int signal_fd) {
+    std::vector<ReceivedSignal> out;
     signalfd_siginfo batch[16];
     for (;;) {
         const ssize_t n = ::read(signal_fd, batch, sizeof batch);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // EAGAIN: drained
         const auto count = static_cast<std::size_t>(n) / sizeof(signalfd_siginfo);
-        out.insert(out.end(), batch, batch + count);
+        for (std::size_t i = 0; i < count; ++i)
+            out.push_back({static_cast<int>(batch[i].ssi_signo), batch[i].ssi_code,
+                           static_cast<pid_t>(batch[i].ssi_pid)});
         if (count < std::size(batch)) break;
     }
     return out;
+}
+
+ReceivedSignal wait_for_signal(const sigset_t& signals) {
+    siginfo_t info{};
+    int sig;
+    do sig = sigwaitinfo(&signals, &info);
+    while (sig < 0);  // EINTR only: every signal of the set is blocked
+    return {sig, info.si_code, info.si_pid};
 }
 
 bool request_parent_death_signal(int sig) {
@@ -60,12 +70,11 @@ bool request_parent_death_signal(int sig) {
     return true;
 }
 
-bool caused_by_foster(const signalfd_siginfo& info) {
-    const int sig = static_cast<int>(info.ssi_signo);
-    const bool self_sent = info.ssi_code == SI_USER && static_cast<pid_t>(info.ssi_pid) == getpid();
-    const bool kernel_sent = info.ssi_code == SI_KERNEL;
-    if (sig == SIGPIPE) return self_sent || kernel_sent;
-    if (sig == SIGTTOU || sig == SIGTTIN) return kernel_sent;
+bool caused_by_foster(const ReceivedSignal& signal, pid_t self) {
+    const bool self_sent = signal.code == SI_USER && signal.sender == self;
+    const bool kernel_sent = signal.code == SI_KERNEL;
+    if (signal.number == SIGPIPE) return self_sent || kernel_sent;
+    if (signal.number == SIGTTOU || signal.number == SIGTTIN) return kernel_sent;
     return false;
 }
 

@@ -34,13 +34,24 @@ sigset_t handled_signals();
 // Returns an invalid Fd (errno set) on failure.
 Fd open_signalfd(const sigset_t& signals);
 
+// A signal as foster needs to know it, from a signalfd or from sigwaitinfo.
+struct ReceivedSignal {
+    int number;
+    int code;      // si_code: SI_USER, SI_KERNEL, ...
+    pid_t sender;  // si_pid, in foster's pid namespace (0 from outside it)
+};
+
 // Drains the signalfd: every queued signal, in order. Empty when none is left.
-std::vector<signalfd_siginfo> read_signals(int signal_fd);
+std::vector<ReceivedSignal> read_signals(int signal_fd);
+
+// Blocks until one of `signals` (all blocked) is pending and takes it: one
+// system call per signal, for the entrypoint's loop while PROGRAM runs.
+ReceivedSignal wait_for_signal(const sigset_t& signals);
 
 // True for signals foster provoked itself: SIGPIPE from its own write to a
 // closed pipe, SIGTTOU/SIGTTIN from its own terminal access. Forwarding those
 // to PROGRAM would punish it for something foster did.
-bool caused_by_foster(const signalfd_siginfo& info);
+bool caused_by_foster(const ReceivedSignal& signal, pid_t self);
 
 // -p: asks the kernel for `sig` when foster's parent dies. If the parent died
 // before the request took effect, nobody would ever send it: it is sent now.

@@ -118,10 +118,10 @@ int Supervisor::run() {
 void Supervisor::on_signals() {
     bool child_event = false;
     for (const auto& info : read_signals(signal_fd_.get())) {
-        const int sig = static_cast<int>(info.ssi_signo);
+        const int sig = info.number;
         if (sig == SIGCHLD) {
             child_event = true;
-        } else if (caused_by_foster(info)) {
+        } else if (caused_by_foster(info, inheritance_.pid)) {
             log::debug("ignoring " + signal_name(sig) + " caused by foster itself");
         } else if (program_ && program_->running()) {
             program_->forward(sig);  // "both" mode: PROGRAM is treated as in entrypoint mode
