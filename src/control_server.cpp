@@ -102,10 +102,10 @@ void ControlServer::on_accept() {
         connections_.push_front(Connection{});
         const ConnectionIt c = connections_.begin();
         c->fd = std::move(fd);
-        if (!peer_allowed(c->fd.get())) {
-            answer(c, control::Response{false, "permission denied: only root and foster's own user may control it", {}, {}});
-            continue;
-        }
+        // A peer that may not act still gets its request read, then the
+        // refusal: closing on unread data would reset the connection and
+        // lose the answer.
+        c->refused = !peer_allowed(c->fd.get());
         c->token = loop_.watch(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, c](std::uint32_t events) {
             if (events & EPOLLOUT) flush(c);
             else on_readable(c);
@@ -149,6 +149,10 @@ void ControlServer::on_readable(ConnectionIt c) {
 }
 
 void ControlServer::on_request(ConnectionIt c, std::string_view line) {
+    if (c->refused) {
+        answer(c, control::Response{false, "permission denied: only root and foster's own user may control it", {}, {}});
+        return;
+    }
     const control::ParsedRequest parsed = control::parse_request(line);
     if (!parsed.request) {
         answer(c, control::Response{false, parsed.error, {}, {}});

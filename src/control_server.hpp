@@ -68,6 +68,7 @@ private:
         std::optional<control::Request> waiting;  // a request answered later
         TimerQueue::Id deadline = 0;              // drop (or time out a wait) then
         bool answered = false;
+        bool refused = false;  // the peer is neither root nor foster's user
     };
     using ConnectionIt = std::list<Connection>::iterator;
 

@@ -316,7 +316,13 @@ std::optional<Unreachable> exchange(const std::string& path, const std::string& 
     const Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) return Unreachable{"cannot create a socket: " + log::errno_text(errno)};
     if (auto failed = connect_socket(fd, path, deadline)) return failed;
-    if (auto failed = send_all(fd, request, path, deadline)) return failed;
+    if (auto failed = send_all(fd, request, path, deadline)) {
+        // foster may have answered and closed before reading the request (it
+        // refuses a peer it does not allow at once): its answer is still
+        // waiting in our receive queue, and says more than "broken pipe".
+        if (receive_all(fd, answer, path, deadline, timeout) || answer.empty()) return failed;
+        return std::nullopt;
+    }
     return receive_all(fd, answer, path, deadline, timeout);
 }
 
