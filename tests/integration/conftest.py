@@ -79,6 +79,21 @@ def mode(request):
     return request.param
 
 
+def reset_signals():
+    """Every disposition default, no signal blocked: the known state foster
+    starts in, whatever the test process inherited (a shell's `cmd &` starts
+    it with SIGINT and SIGQUIT ignored, for instance). A test's own preexec
+    runs after this."""
+    for sig in range(1, signal.NSIG):
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass   # the few that glibc reserves
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 class Foster:
     """One started foster (possibly behind unshare or a wrapper)."""
 
@@ -197,6 +212,7 @@ class Runner:
         fds = dict(fds or {})
 
         def child_setup():
+            reset_signals()
             if ctty:
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
             for target, source in fds.items():

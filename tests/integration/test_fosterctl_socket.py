@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ctl_helpers import (FOSTERCTL, BASE_ENV, ctl, fd_count, pid_alive,
+from ctl_helpers import (ctl, fd_count, pid_alive,
                          raw_request, recv_all, service, start_foster,
                          timed_ctl, wait_state)
 from helpers import PROMPT, wait_until
@@ -144,10 +144,22 @@ def test_other_users_are_refused(plain_runner, open_dir):
         answer = eval(out.stdout)  # repr of bytes written by the client
         assert answer == b"" or answer.startswith(b"error permission denied"), (request, answer)
         assert b"service\t" not in answer and not answer.startswith(b"ok"), (request, answer)
-    r = ctl(sock, "stop", "web", **as_nobody())
-    assert r.returncode != 0, r.stderr
-    assert "permission denied" in r.stderr.lower() or "closed the connection" in r.stderr, r.stderr
     # Nothing a refused peer asked for happened; root still gets answers.
+    still_serving(foster, sock, pid)
+
+
+def test_fosterctl_run_by_another_user_says_why_it_is_refused(plain_runner, open_dir):
+    sock = os.path.join(open_dir, "ctl.sock")
+    foster, cfg, _ = start_foster(plain_runner, WEB, sock=sock)
+    pid = wait_state(sock, "web", "running")["pid"]
+    os.chmod(sock, 0o666)  # past the file mode: foster's SO_PEERCRED check refuses
+    for command in (["status"], ["stop", "web"]):
+        r = ctl(sock, *command, **as_nobody())
+        assert r.returncode in (1, 3), (command, r.returncode, r.stderr)
+        # foster's "error permission denied: ..." answer, or "closed the
+        # connection without answering" (PROTOCOL.md) -- not a socket error.
+        assert "permission denied" in r.stderr.lower() or "closed the connection" in r.stderr, \
+            (command, r.stderr)
     still_serving(foster, sock, pid)
 
 
@@ -230,6 +242,7 @@ def test_an_idle_client_does_not_block_others(plain_runner):
             assert took < 1.0, f"status took {took:.2f}s while a client idled"
         r, took = timed_ctl(sock, "restart", "web")
         assert r.returncode == 0 and took < 2.0, (r.stderr, took)
+        assert service(sock, "web")["pid"] != pid, "restart did not happen"
     finally:
         idle.close()
         partial.close()
