@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (PROMPT, children_of, descendants, is_alive, kill_if_same,
+from helpers import (PROMPT, children_of, descendants, kill_if_same,
                      read_stat, wait_until)
 
 HERE = Path(__file__).resolve().parent

@@ -24,6 +24,8 @@
  *                             absent) on SIGTERM. CHILDFILE: first fork a
  *                             child in the same process group doing the same
  *                             into CHILDFILE
+ *   kill-parent SIG FILE      block every signal, send SIG to the parent,
+ *                             then as "signals FILE 1"
  *   echo                      copy stdin to stdout until EOF, exit 0
  *   orphans N DELAY_MS FILE   fork N children that each fork a grandchild and
  *                             exit at once; grandchild i exits after
@@ -297,6 +299,21 @@ static int cmd_signals(int argc, char **argv)
             record_signals(argv[2], count);
     }
     record_signals(argv[0], count);
+    return 0;
+}
+
+/* Sends SIG to the parent (foster) with every signal already blocked, then
+ * records one signal: the one foster forwards back. */
+static int cmd_kill_parent(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    if (kill(getppid(), atoi(argv[0])) < 0)
+        die("kill parent");
+    record_signals(argv[1], 1);
     return 0;
 }
 
@@ -581,6 +598,8 @@ int main(int argc, char **argv)
         return cmd_kill_self(rest, args);
     if (strcmp(cmd, "signals") == 0)
         return cmd_signals(rest, args);
+    if (strcmp(cmd, "kill-parent") == 0)
+        return cmd_kill_parent(rest, args);
     if (strcmp(cmd, "echo") == 0)
         return cmd_echo();
     if (strcmp(cmd, "orphans") == 0)

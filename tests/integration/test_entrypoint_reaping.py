@@ -4,8 +4,7 @@ import os
 import signal
 
 from conftest import PROBE
-from helpers import (PROMPT, children_of, is_alive, parse_report, wait_report,
-                     wait_until, zombies_of)
+from helpers import PROMPT, children_of, wait_report, wait_until, zombies_of
 
 
 def settled(foster_pid, expected_children):

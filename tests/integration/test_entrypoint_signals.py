@@ -75,6 +75,17 @@ def test_program_killed_by_forwarded_sigterm_gives_143(runner):
     assert foster.wait() == 128 + S.SIGTERM, foster.stderr()
 
 
+def test_signal_from_program_to_foster_comes_back_to_program(runner):
+    """`kill 1` inside a container: PROGRAM signals foster, which forwards
+    the signal to PROGRAM like any other."""
+    log = SignalLog(runner.path("signals"))
+    foster = runner.start([], [PROBE, "kill-parent", str(int(S.SIGTERM)), log.path])
+    log.wait_count(1)
+    assert log.signals() == [S.SIGTERM]
+    assert log.records()[0][1] == foster.pid_for_program, "not sent by foster"
+    assert foster.wait() == 0, foster.stderr()
+
+
 def test_signal_group_forwards_to_the_whole_group(runner):
     log = SignalLog(runner.path("signals"))
     other = SignalLog(runner.path("signals.groupmate"))

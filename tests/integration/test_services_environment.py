@@ -84,7 +84,11 @@ def status_of(text):
 def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
     """The service writes through descriptors foster opened (stdout = a file),
     since `nobody` cannot reach the test's directory."""
-    nobody = pwd.getpwnam("nobody")
+    try:
+        nobody = pwd.getpwnam("nobody")
+        daemon = grp.getgrnam("daemon").gr_gid
+    except KeyError:
+        pytest.skip("needs the user nobody and the group daemon")
     groups = sorted(os.getgrouplist("nobody", nobody.pw_gid))
     wd = tmp_path / "wd"
     wd.mkdir()
@@ -122,7 +126,6 @@ def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
     assert sorted(int(g) for g in st["Groups"]) == groups, st["Groups"]
     assert st["Umask"] == ["0027"], st["Umask"]
     assert read_text(str(cwd_file)) == f"{wd}\n"
-    daemon = grp.getgrnam("daemon").gr_gid
     gst = status_of(read_text(str(tmp_path / "grouped")))
     assert gst["Uid"] == [uid] * 4
     assert gst["Gid"] == [str(daemon)] * 4, gst["Gid"]
