@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "log.hpp"
 
@@ -66,7 +67,7 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, Even
     const int bound = bind(listener.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
     const int bind_errno = errno;
     umask(old_umask);
-    if (bound != 0 || listen(listener.get(), 64) != 0) {
+    if (bound != 0 || listen(listener.get(), SOMAXCONN) != 0) {
         error = "cannot listen on " + path + ": " + log::errno_text(bound != 0 ? bind_errno : errno);
         return nullptr;
     }
@@ -79,8 +80,12 @@ ControlServer::ControlServer(std::string path, Fd listener, EventLoop& loop, Con
 }
 
 ControlServer::~ControlServer() {
-    while (!connections_.empty()) drop(connections_.begin());
-    loop_.unwatch(listen_token_);
+    loop_.unwatch(std::exchange(listen_token_, 0));
+    for (auto& c : connections_) {
+        if (c.token != 0) loop_.unwatch(c.token);
+        loop_.timers().cancel(c.deadline);
+    }
+    connections_.clear();
     unlink(path_.c_str());
 }
 
@@ -93,12 +98,14 @@ bool ControlServer::peer_allowed(int fd) const {
 
 void ControlServer::on_accept() {
     for (;;) {
+        if (connections_.size() >= max_connections) {
+            // At the cap, further clients wait in the kernel's listen backlog
+            // (they are not refused) until a connection ends: stop accepting.
+            loop_.unwatch(std::exchange(listen_token_, 0));
+            return;
+        }
         Fd fd{accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)};
         if (!fd) return;  // EAGAIN, or a connection that died before we got to it
-        if (connections_.size() >= max_connections) {
-            log::debug("control: too many connections; one refused");
-            continue;  // closing it is the answer
-        }
         connections_.push_front(Connection{});
         const ConnectionIt c = connections_.begin();
         c->fd = std::move(fd);
@@ -226,6 +233,8 @@ void ControlServer::drop(ConnectionIt c) {
     if (c->token != 0) loop_.unwatch(c->token);
     loop_.timers().cancel(c->deadline);
     connections_.erase(c);
+    if (listen_token_ == 0)  // a slot is free again: take the next waiting client
+        listen_token_ = loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
 }
 
 }  // namespace foster
