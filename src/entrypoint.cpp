@@ -25,14 +25,14 @@ class Entrypoint {
 public:
     Entrypoint(const Options& options, Inheritance& inheritance, Fd signal_fd)
         : options_(options),
-          is_pid1_(inheritance.pid == 1),
+          self_(inheritance.pid),
           signal_fd_(std::move(signal_fd)),
           program_(options, inheritance),
-          leftovers_(loop_, is_pid1_) {}
+          leftovers_(loop_, self_ == 1) {}
 
     int run() {
         if (const auto failed = program_.start()) return *failed;
-        if (is_pid1_ && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
+        if (self_ == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
         // While PROGRAM runs nothing but a signal can happen, so foster waits
         // for signals directly: one system call per signal (sigwaitinfo)
         // instead of epoll_wait + read. The signalfd still holds the same
@@ -62,8 +62,7 @@ private:
     }
 
     const Options& options_;
-    bool is_pid1_;
-    pid_t self_ = getpid();
+    pid_t self_;
     sigset_t handled_ = handled_signals();
     Fd signal_fd_;
     EventLoop loop_;
@@ -75,14 +74,8 @@ private:
 }  // namespace
 
 int run_entrypoint(const Options& options, Inheritance& inheritance) {
-    const sigset_t handled = handled_signals();
-    Fd signal_fd = open_signalfd(handled);
-    if (!signal_fd) {
-        log::fatal("cannot set up signal handling: " + log::errno_text(errno));
-        return 1;
-    }
-    if (inheritance.pid != 1 && !become_subreaper())
-        log::error("cannot become a child subreaper: " + log::errno_text(errno));
+    Fd signal_fd = take_charge(inheritance.pid);
+    if (!signal_fd) return 1;
     try {
         Entrypoint entrypoint(options, inheritance, std::move(signal_fd));
         return entrypoint.run();

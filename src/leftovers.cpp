@@ -10,8 +10,8 @@ namespace foster {
 bool Leftovers::begin(Millis grace) {
     phase_ = Phase::terminating;
     if (!has_children()) return true;
-    const int n = signal_leftovers(SIGTERM, is_pid1_);
-    signal_leftovers(SIGCONT, is_pid1_);
+    // SIGCONT too, so a stopped process can act on the SIGTERM.
+    const int n = signal_leftovers({SIGTERM, SIGCONT}, is_pid1_);
     log::debug("sent SIGTERM to " + std::string(is_pid1_ ? "every process" : std::to_string(n) + " leftover process(es)") +
                "; SIGKILL in " + format_duration(grace));
     grace_timer_ = loop_.timers().schedule(Clock::now() + grace, [this] { kill_now(); });
@@ -23,7 +23,7 @@ void Leftovers::kill_now() {
     loop_.timers().cancel(grace_timer_);
     phase_ = Phase::killing;
     log::info("processes left behind did not exit in time; sending SIGKILL");
-    signal_leftovers(SIGKILL, is_pid1_);
+    signal_leftovers({SIGKILL}, is_pid1_);
 }
 
 bool Leftovers::after_reaping() {
@@ -31,7 +31,7 @@ bool Leftovers::after_reaping() {
         loop_.timers().cancel(grace_timer_);
         return true;
     }
-    if (phase_ == Phase::killing) signal_leftovers(SIGKILL, is_pid1_);
+    if (phase_ == Phase::killing) signal_leftovers({SIGKILL}, is_pid1_);
     return false;
 }
 

@@ -1,12 +1,10 @@
 #include "notify.hpp"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "log.hpp"
@@ -91,22 +89,6 @@ void NotifySocket::drain(const std::function<void(const NotifyMessage&)>& delive
         if (cred == nullptr || cred->pid <= 0) continue;
         deliver(parse_notify_message(std::string_view(data, static_cast<std::size_t>(n)), cred->pid));
     }
-}
-
-pid_t session_of(pid_t pid) {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    Fd fd{::open(path, O_RDONLY | O_CLOEXEC)};
-    if (!fd) return -1;
-    char buf[512];
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    const char* p = std::strrchr(buf, ')');
-    char state;
-    int ppid, pgrp, session;
-    if (p == nullptr || std::sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4) return -1;
-    return session;
 }
 
 }  // namespace foster

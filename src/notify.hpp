@@ -47,8 +47,4 @@ private:
     std::string address_;
 };
 
-// The session id of `pid` (from /proc), or -1. A service's session id is the
-// pid of the process foster started for it.
-pid_t session_of(pid_t pid);
-
 }  // namespace foster

@@ -1,6 +1,5 @@
 #include "program.hpp"
 
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -68,11 +67,7 @@ void Program::forward(int received) {
         log::debug("received " + signal_name(received) + "; dropped (-r)");
         return;
     }
-    // PROGRAM is not reaped yet, so its pid (and group id) cannot have been
-    // recycled; the pidfd makes that hold for the single-process case anyway.
-    const int r = options_.signal_group ? kill(-pid_, sig)
-                                        : static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0));
-    if (r != 0 && errno != ESRCH)
+    if (!send(sig) && errno != ESRCH)
         log::error("cannot forward " + signal_name(sig) + " to pid " + std::to_string(pid_) + ": " +
                    log::errno_text(errno));
     else if (log::level() == log::Level::verbose)  // the message costs more than the forwarding
@@ -80,10 +75,11 @@ void Program::forward(int received) {
                    std::to_string(pid_));
 }
 
-void Program::send(int sig) {
-    if (!running()) return;
-    if (options_.signal_group) kill(-pid_, sig);
-    else syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
+bool Program::send(int sig) {
+    if (!running()) return false;
+    // PROGRAM is not reaped yet, so its group id cannot have been recycled;
+    // the pidfd makes the same hold for PROGRAM alone.
+    return options_.signal_group ? kill(-pid_, sig) == 0 : send_signal(pidfd_, sig);
 }
 
 bool Program::on_reaped(const ReapedChild& child) {

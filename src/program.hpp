@@ -35,8 +35,9 @@ public:
     // Forwards a signal foster received, as -r and -g say.
     void forward(int sig);
 
-    // Sends `sig` as it is (no -r): foster's own requests to stop PROGRAM.
-    void send(int sig);
+    // Sends `sig` as it is (no -r), to PROGRAM or its group (-g). False
+    // (errno set) if it could not be sent.
+    bool send(int sig);
 
     // Called with every reaped child; true if it was PROGRAM.
     bool on_reaped(const ReapedChild& child);

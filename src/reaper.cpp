@@ -17,6 +17,8 @@
 #include <unordered_map>
 
 #include "fd.hpp"
+#include "log.hpp"
+#include "signals.hpp"
 
 namespace foster {
 
@@ -27,23 +29,31 @@ ExitStatus status_from(const siginfo_t& info) {
     return {true, info.si_status};  // CLD_KILLED, CLD_DUMPED
 }
 
-// Parent pid of `pid` from /proc/PID/stat, or -1. The comm field may hold
-// spaces and parentheses, so parse after the last ')'.
-pid_t parent_of(int proc_fd, const char* pid_text) {
+// The fields of /proc/PID/stat foster uses, read relative to an open /proc.
+// The comm field may hold spaces and parentheses, so parse after the last ')'.
+std::optional<ProcStat> read_proc_stat(int proc_fd, const char* pid_text) {
     char path[64];
     std::snprintf(path, sizeof path, "%s/stat", pid_text);
     Fd fd{openat(proc_fd, path, O_RDONLY | O_CLOEXEC)};
-    if (!fd) return -1;
+    if (!fd) return std::nullopt;
     char buf[512];
     const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-    if (n <= 0) return -1;
+    if (n <= 0) return std::nullopt;
     buf[n] = '\0';
     const char* close_paren = std::strrchr(buf, ')');
-    if (close_paren == nullptr) return -1;
-    char state = 0;
-    int ppid = -1;
-    if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
-    return state == 'Z' ? -1 : ppid;  // a zombie is waiting to be reaped, not to be signalled
+    ProcStat st{};
+    int pgrp = 0;
+    if (close_paren == nullptr ||
+        std::sscanf(close_paren + 1, " %c %d %d %d", &st.state, &st.ppid, &pgrp, &st.session) != 4)
+        return std::nullopt;
+    return st;
+}
+
+// Parent pid of a live process, or -1: a zombie is waiting to be reaped, not
+// to be signalled.
+pid_t parent_of(int proc_fd, const char* pid_text) {
+    const auto st = read_proc_stat(proc_fd, pid_text);
+    return st && st->state != 'Z' ? st->ppid : -1;
 }
 
 // Every live process's parent, from one pass over /proc.
@@ -64,12 +74,14 @@ std::unordered_map<pid_t, pid_t> read_parent_map() {
 // Signals one process found in a snapshot, but only if it is still the child
 // of `expected_parent`: the pidfd pins the process, the second look at its
 // parent proves the pid was not recycled in between.
-bool signal_if_still_child(int proc_fd, pid_t pid, pid_t expected_parent, int sig) {
-    Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
+bool signal_if_still_child(int proc_fd, pid_t pid, pid_t expected_parent, std::initializer_list<int> signals) {
+    const Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
     if (!pidfd) return false;
     const std::string pid_text = std::to_string(pid);
     if (parent_of(proc_fd, pid_text.c_str()) != expected_parent) return false;
-    return syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+    bool sent = false;
+    for (int sig : signals) sent |= send_signal(pidfd, sig);
+    return sent;
 }
 
 std::vector<pid_t> descendants_in(const std::unordered_map<pid_t, pid_t>& parents, pid_t root) {
@@ -123,13 +135,25 @@ bool has_children() {
 
 bool become_subreaper() { return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
 
+Fd take_charge(pid_t self) {
+    Fd signal_fd = open_signalfd(handled_signals());
+    if (!signal_fd) {
+        log::fatal("cannot set up signal handling: " + log::errno_text(errno));
+        return signal_fd;
+    }
+    if (self != 1 && !become_subreaper()) log::error("cannot become a child subreaper: " + log::errno_text(errno));
+    return signal_fd;
+}
+
 std::vector<pid_t> find_descendants(pid_t root) { return descendants_in(read_parent_map(), root); }
 
-int signal_leftovers(int sig, bool is_pid1) {
+int signal_leftovers(std::initializer_list<int> signals, bool is_pid1) {
     if (is_pid1) {
         // kill(-1) skips foster itself and reaches every other process of the
         // namespace, including ones that entered it from outside.
-        return kill(-1, sig) == 0 ? 1 : 0;
+        bool sent = false;
+        for (int sig : signals) sent |= kill(-1, sig) == 0;
+        return sent ? 1 : 0;
     }
     Fd proc{open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (!proc) return 0;
@@ -137,9 +161,18 @@ int signal_leftovers(int sig, bool is_pid1) {
     int signalled = 0;
     for (pid_t pid : descendants_in(parents, getpid())) {
         const auto it = parents.find(pid);
-        if (it != parents.end() && signal_if_still_child(proc.get(), pid, it->second, sig)) ++signalled;
+        if (it != parents.end() && signal_if_still_child(proc.get(), pid, it->second, signals)) ++signalled;
     }
     return signalled;
+}
+
+bool send_signal(const Fd& pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+std::optional<ProcStat> proc_stat(pid_t pid) {
+    const std::string pid_text = std::to_string(pid);
+    return read_proc_stat(AT_FDCWD, ("/proc/" + pid_text).c_str());
 }
 
 }  // namespace foster

@@ -7,7 +7,11 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
+#include <optional>
 #include <vector>
+
+#include "fd.hpp"
 
 namespace foster {
 
@@ -37,13 +41,32 @@ bool has_children();
 // Becomes a child subreaper, so orphans of our descendants come to us.
 bool become_subreaper();
 
+// What both modes do before their first child: block every handled signal
+// and open the signalfd for them, then (unless foster is PID 1) become a
+// subreaper. Returns an invalid Fd, after logging why, when foster cannot
+// take charge at all.
+Fd take_charge(pid_t self);
+
 // The live descendants of `root` (children, grandchildren, ...), read from
 // /proc. A snapshot: processes may come and go while it is taken.
 std::vector<pid_t> find_descendants(pid_t root);
 
-// Sends `sig` to every descendant of foster, through a pidfd so that a pid
-// recycled since the snapshot is never hit. As PID 1 uses kill(-1), which
-// reaches every process of the namespace. Returns how many were signalled.
-int signal_leftovers(int sig, bool is_pid1);
+// Sends `signals`, in order, to every descendant of foster, through a pidfd
+// so that a pid recycled since the snapshot is never hit. As PID 1 uses
+// kill(-1), which reaches every process of the namespace. One scan of /proc
+// serves all the signals. Returns how many processes were signalled.
+int signal_leftovers(std::initializer_list<int> signals, bool is_pid1);
+
+// Signals the process a pidfd holds (never a recycled pid). False on failure,
+// errno set (ESRCH once it has exited).
+bool send_signal(const Fd& pidfd, int sig);
+
+// What /proc/PID/stat says of a process that foster needs.
+struct ProcStat {
+    char state;     // 'R', 'S', 'Z', ...
+    pid_t ppid;
+    pid_t session;  // a service's session id is the pid foster started for it
+};
+std::optional<ProcStat> proc_stat(pid_t pid);
 
 }  // namespace foster

@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -178,9 +177,9 @@ void Supervisor::on_notify() {
         if (const auto it = by_pid_.find(m.sender); it != by_pid_.end()) {
             target = it->second;
         } else {
-            const pid_t session = session_of(m.sender);
+            const auto sender = proc_stat(m.sender);
             for (auto& s : services_)
-                if (s->machine.process_group() && *s->machine.process_group() == session) target = s.get();
+                if (sender && s->machine.process_group() == sender->session) target = s.get();
         }
         if (target == nullptr) {
             log::debug("notify message from pid " + std::to_string(m.sender) + ", not a service's: ignored");
@@ -249,33 +248,38 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 // its pidfd in case it left the group.
 void Supervisor::signal_service(Service& s, int sig) {
     if (const auto pgid = s.machine.process_group()) kill(-*pgid, sig);
-    if (s.pidfd) syscall(SYS_pidfd_send_signal, s.pidfd.get(), sig, nullptr, 0);
+    if (s.pidfd) send_signal(s.pidfd, sig);
 }
 
 void Supervisor::spawn_service(Service& s) {
     const TimePoint now = Clock::now();
     ensure_output_pipes(s);
+    // `stdout = "/path"` files are opened for each run (so a rotated log is
+    // picked up) and closed here once the child has its copy.
     Fd out_file, err_file;
+    for (auto [target, file] : {std::pair{&s.config.stdout_target, &out_file}, {&s.config.stderr_target, &err_file}}) {
+        if (target->kind != OutputTarget::Kind::file) continue;
+        *file = open_output_file(target->path);
+        if (!*file) {
+            const int error = errno;
+            log::error(s.config.name + ": cannot open " + target->path + ": " + log::errno_text(error));
+            handle(s, s.machine.spawn_failed(now, error));
+            return;
+        }
+    }
     ServiceStdio stdio{dev_null_.get(), -1, -1};
-    auto target_fd = [&](const OutputTarget& t, Fd& file, const PrefixPipe* pipe) -> int {
+    auto target_fd = [&](const OutputTarget& t, const Fd& file, const PrefixPipe* pipe) -> int {
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
             case OutputTarget::Kind::null: return dev_null_.get();
             case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
-            case OutputTarget::Kind::file: file = open_output_file(t.path); return file.get();
+            case OutputTarget::Kind::file: return file.get();
             case OutputTarget::Kind::same_as_stdout: return stdio.out;
         }
         return -1;
     };
     stdio.out = target_fd(s.config.stdout_target, out_file, s.stdout_pipe.get());
     stdio.err = target_fd(s.config.stderr_target, err_file, s.stderr_pipe.get());
-    for (const auto* t : {&s.config.stdout_target, &s.config.stderr_target}) {
-        if (t->kind == OutputTarget::Kind::file && !(t == &s.config.stdout_target ? out_file : err_file)) {
-            log::error(s.config.name + ": cannot open " + t->path + ": " + log::errno_text(errno));
-            handle(s, s.machine.spawn_failed(now, errno));
-            return;
-        }
-    }
     s.ready = false;
     SpawnResult result = spawn(request_for(s, s.config.argv, stdio));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
@@ -509,20 +513,16 @@ void Supervisor::maybe_start_program() {
 
 void Supervisor::advance_shutdown() {
     if (program_ && program_->running()) return;  // PROGRAM depends on every service: it goes first
-    bool all_down = true;
-    for (auto& s : services_) {
-        if (s->machine.is_down()) continue;
-        all_down = false;
-        if (s->stop_sent || !dependents_down(*s)) continue;
-        s->stop_sent = true;
-        handle(*s, s->machine.stop_requested(Clock::now()));
+    // Dependents before what they depend on (reverse start order), so a stop
+    // that completes at once (a service in backoff) frees its dependencies in
+    // the same pass.
+    for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
+        Service& s = **it;
+        if (s.machine.is_down() || s.stop_sent || !dependents_down(s)) continue;
+        s.stop_sent = true;
+        handle(s, s.machine.stop_requested(Clock::now()));
     }
-    if (!all_down) {
-        // A stop may have completed at once (a service in backoff): look again.
-        if (std::all_of(services_.begin(), services_.end(), [](const auto& s) { return s->machine.is_down(); }))
-            advance_shutdown();
-        return;
-    }
+    if (!std::all_of(services_.begin(), services_.end(), [](const auto& s) { return s->machine.is_down(); })) return;
     loop_.timers().cancel(shutdown_timer_);
     for (auto& s : services_) drop_output_pipes(*s);
     phase_ = leftovers_.begin(options_.grace) ? Phase::done : Phase::leftovers;
@@ -555,7 +555,7 @@ void Supervisor::begin_shutdown() {
         program_->send(SIGTERM);
         program_kill_timer_ = loop_.timers().schedule(Clock::now() + options_.grace, [this] {
             program_kill_timer_ = 0;
-            if (program_->running()) program_->send(SIGKILL);
+            program_->send(SIGKILL);
         });
     }
 }
@@ -563,7 +563,7 @@ void Supervisor::begin_shutdown() {
 void Supervisor::kill_everything() {
     if (phase_ == Phase::running) begin_shutdown();
     needed_kill_ = true;
-    if (program_ && program_->running()) program_->send(SIGKILL);
+    if (program_) program_->send(SIGKILL);
     for (auto& s : services_)
         if (!s->machine.is_down()) handle(*s, s->machine.kill_requested(Clock::now()));
     leftovers_.kill_now();
@@ -631,13 +631,8 @@ int run_services(const Options& options, Inheritance& inheritance) {
         for (const auto& e : loaded.errors) log::fatal(e.to_string());
         return loaded.config ? 0 : 2;
     }
-    Fd signal_fd = open_signalfd(handled_signals());
-    if (!signal_fd) {
-        log::fatal("cannot set up signal handling: " + log::errno_text(errno));
-        return 1;
-    }
-    if (inheritance.pid != 1 && !become_subreaper())
-        log::error("cannot become a child subreaper: " + log::errno_text(errno));
+    Fd signal_fd = take_charge(inheritance.pid);
+    if (!signal_fd) return 1;
     try {
         Supervisor supervisor(options, inheritance, std::move(*loaded.config), std::move(signal_fd));
         return supervisor.run();

@@ -3,7 +3,6 @@
 // Requests change only the desired state (wanted / start_pending) and feed
 // the state machines; settle() does the rest, exactly as for autostart. So a
 // `fosterctl start web` waits for web's dependencies like a boot would.
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,7 +90,7 @@ Response Supervisor::handle_request(const control::Request& request) {
             for (const auto& name : request.names) {
                 Service& s = *find(name);
                 if (!s.pidfd) return failure(name + " is not running");
-                if (syscall(SYS_pidfd_send_signal, s.pidfd.get(), request.signal, nullptr, 0) != 0)
+                if (!send_signal(s.pidfd, request.signal))
                     return failure("cannot send " + signal_name(request.signal) + " to " + name + ": " +
                                    log::errno_text(errno));
                 log::info(name + ": sent " + signal_name(request.signal) + " (fosterctl)");
