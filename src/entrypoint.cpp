@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
+#include "autoreap.hpp"
 #include "event_loop.hpp"
 #include "leftovers.hpp"
 #include "log.hpp"
@@ -31,6 +33,8 @@ public:
           leftovers_(loop_, self_ == 1) {}
 
     int run() {
+        autoreap_ = autoreap_available(std::getenv("FOSTER_AUTOREAP")) && set_autoreap(true);
+        if (autoreap_) reap_terminated_children();  // zombies foster was started with, if any
         if (const auto failed = program_.start()) return *failed;
         if (self_ == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
         // While PROGRAM runs nothing but a signal can happen, so foster waits
@@ -49,9 +53,25 @@ public:
 
 private:
     void on_signal(const ReceivedSignal& signal) {
-        if (signal.number == SIGCHLD) on_children();
+        if (signal.number == SIGCHLD && autoreap_) on_autoreaped(signal);
+        else if (signal.number == SIGCHLD) on_children();
         else if (caused_by_foster(signal, self_)) log::debug("ignoring " + signal_name(signal.number) + " caused by foster itself");
         else program_.forward(signal.number);
+    }
+
+    // The kernel has released one or more children already; all foster has
+    // to find out is whether PROGRAM was one of them.
+    void on_autoreaped(const ReceivedSignal& signal) {
+        const auto status = ended_program_status(signal, program_.pid(), program_.pidfd());
+        if (!status) return;
+        program_.on_exited(*status);
+        // From here on foster reaps with waitid: it must see the last
+        // leftover go. An orphan that exits from now on stays a zombie until
+        // foster reaps it; one that exited before is gone already.
+        set_autoreap(false);
+        autoreap_ = false;
+        reap_terminated_children();
+        done_ = leftovers_.begin(options_.grace);
     }
 
     void on_children() {
@@ -69,6 +89,7 @@ private:
     Program program_;
     Leftovers leftovers_;
     bool done_ = false;
+    bool autoreap_ = false;  // the kernel reaps (autoreap.hpp) until PROGRAM ends
 };
 
 }  // namespace

@@ -34,9 +34,12 @@ SpawnRequest Program::build_request() const {
     r.group = ProcessGroup::new_group;
     r.take_terminal = took_terminal_;
     r.mask = inheritance_.signals.mask;
-    // foster changed no disposition: what it inherited as ignored is still
-    // ignored, and execve resets nothing else (foster has no handlers).
+    // foster has no handlers, so execve leaves what foster inherited as
+    // ignored ignored. SIGCHLD is the exception: foster sets it for its own
+    // reaping (autoreap.hpp), and PROGRAM gets back the one foster was given.
     sigemptyset(&r.reset_to_default);
+    sigemptyset(&r.ignore);
+    sigaddset(sigismember(&inheritance_.signals.ignored, SIGCHLD) == 1 ? &r.ignore : &r.reset_to_default, SIGCHLD);
     r.keep_fds = fd_numbers(inheritance_.fds);
     return r;
 }
@@ -84,15 +87,19 @@ bool Program::send(int sig) {
 
 bool Program::on_reaped(const ReapedChild& child) {
     if (!running() || child.pid != pid_) return false;
-    exit_ = child.exit;
+    on_exited(child.exit);
+    return true;
+}
+
+void Program::on_exited(ExitStatus status) {
+    exit_ = status;
     pidfd_.reset();
     if (took_terminal_) {
         // Take the terminal back for foster's group, so whatever started
         // foster finds it as it left it. SIGTTOU is blocked: this cannot stop us.
         tcsetpgrp(STDIN_FILENO, getpgrp());
     }
-    log::debug("'" + options_.program.front() + "' exited with status " + std::to_string(child.exit.code()));
-    return true;
+    log::debug("'" + options_.program.front() + "' exited with status " + std::to_string(status.code()));
 }
 
 int Program::exit_code() const {

@@ -42,6 +42,12 @@ public:
     // Called with every reaped child; true if it was PROGRAM.
     bool on_reaped(const ReapedChild& child);
 
+    // PROGRAM has ended with `status` (the kernel reaped it: autoreap.hpp).
+    void on_exited(ExitStatus status);
+
+    // The pidfd that holds PROGRAM while it runs.
+    [[nodiscard]] const Fd& pidfd() const { return pidfd_; }
+
     // foster's exit status once PROGRAM has ended: its code, 128+N for a
     // signal death, 0 for a code listed with -e.
     [[nodiscard]] int exit_code() const;

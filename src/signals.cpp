@@ -49,7 +49,7 @@ std::vector<ReceivedSignal> read_signals(int signal_fd) {
         const auto count = static_cast<std::size_t>(n) / sizeof(signalfd_siginfo);
         for (std::size_t i = 0; i < count; ++i)
             out.push_back({static_cast<int>(batch[i].ssi_signo), batch[i].ssi_code,
-                           static_cast<pid_t>(batch[i].ssi_pid)});
+                           static_cast<pid_t>(batch[i].ssi_pid), batch[i].ssi_status});
         if (count < std::size(batch)) break;
     }
     return out;
@@ -60,7 +60,7 @@ ReceivedSignal wait_for_signal(const sigset_t& signals) {
     int sig;
     do sig = sigwaitinfo(&signals, &info);
     while (sig < 0);  // EINTR only: every signal of the set is blocked
-    return {sig, info.si_code, info.si_pid};
+    return {sig, info.si_code, info.si_pid, info.si_status};
 }
 
 bool request_parent_death_signal(int sig) {

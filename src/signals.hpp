@@ -39,6 +39,7 @@ struct ReceivedSignal {
     int number;
     int code;      // si_code: SI_USER, SI_KERNEL, ...
     pid_t sender;  // si_pid, in foster's pid namespace (0 from outside it)
+    int status = 0;  // si_status: for SIGCHLD, the child's exit code or signal
 };
 
 // Drains the signalfd: every queued signal, in order. Empty when none is left.

@@ -99,6 +99,7 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     plan.take_terminal = request.take_terminal;
     plan.mask = request.mask;
     plan.reset_to_default = request.reset_to_default;
+    plan.ignore = request.ignore;
     plan.keep_fds = storage.keep_fds.data();
     plan.keep_fd_count = static_cast<int>(storage.keep_fds.size());
     for (int slot = 0; slot < 3; ++slot) plan.stdio_source[slot] = request.stdio[static_cast<std::size_t>(slot)].source;

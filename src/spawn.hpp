@@ -62,9 +62,12 @@ struct SpawnRequest {
     ProcessGroup group = ProcessGroup::new_group;
     bool take_terminal = false;     // make the child's group the foreground of fd 0's terminal
 
-    // Signals: the child's mask at exec, and which signals it resets to SIG_DFL.
+    // Signals: the child's mask at exec, which signals it resets to SIG_DFL,
+    // and which it sets to SIG_IGN (foster's own SIGCHLD disposition differs
+    // from the one PROGRAM is owed).
     sigset_t mask{};
     sigset_t reset_to_default{};
+    sigset_t ignore{};
 
     // Descriptors above 2 that survive exec (entrypoint: what foster inherited);
     // every other one is marked close-on-exec in the child.

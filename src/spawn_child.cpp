@@ -114,9 +114,13 @@ std::uint64_t to_kernel_set(const sigset_t& set) noexcept {
 // was pending is delivered with the disposition the program is owed.
 void set_up_signals(const ChildPlan& plan) noexcept {
     const KernelSigaction default_action{SIG_DFL, 0, nullptr, 0};
+    const KernelSigaction ignore_action{SIG_IGN, 0, nullptr, 0};
     for (int sig = 1; sig <= 64; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP || sigismember(&plan.reset_to_default, sig) != 1) continue;
-        sys(SYS_rt_sigaction, sig, arg(&default_action), 0, kernel_sigset_size);
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (sigismember(&plan.ignore, sig) == 1)
+            sys(SYS_rt_sigaction, sig, arg(&ignore_action), 0, kernel_sigset_size);
+        else if (sigismember(&plan.reset_to_default, sig) == 1)
+            sys(SYS_rt_sigaction, sig, arg(&default_action), 0, kernel_sigset_size);
     }
     const std::uint64_t mask = to_kernel_set(plan.mask);
     if (const long r = sys(SYS_rt_sigprocmask, SIG_SETMASK, arg(&mask), 0, kernel_sigset_size); r < 0)

@@ -23,6 +23,7 @@ struct ChildPlan {
     bool take_terminal;
     sigset_t mask;
     sigset_t reset_to_default;
+    sigset_t ignore;
     const int* keep_fds;  // sorted ascending
     int keep_fd_count;
     int stdio_source[3];  // -1: keep

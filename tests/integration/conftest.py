@@ -79,6 +79,16 @@ def mode(request):
     return request.param
 
 
+@pytest.fixture(params=["autoreap", "waitid"])
+def reaping_env(request):
+    """How foster reaps while PROGRAM runs: the kernel does (autoreap, on Linux
+    6.15 and later; elsewhere foster falls back to waitid by itself), or foster
+    does with waitid (FOSTER_AUTOREAP=0). The environment for runner.start."""
+    if request.param == "waitid":
+        return {**os.environ, "FOSTER_AUTOREAP": "0"}
+    return None
+
+
 def reset_signals():
     """Every disposition default, no signal blocked: the known state foster
     starts in, whatever the test process inherited (a shell's `cmd &` starts

@@ -35,24 +35,24 @@ def test_unknown_option_is_a_usage_error(plain_runner, option):
 
 
 @pytest.mark.parametrize("code", [0, 3, 255])
-def test_exit_status_is_passed_through(runner, code):
+def test_exit_status_is_passed_through(runner, reaping_env, code):
     marker = runner.path("ran")
-    status, out, err = runner.run([], [PROBE, "exit", str(code), marker])
+    status, out, err = runner.run([], [PROBE, "exit", str(code), marker], env=reaping_env)
     assert os.path.exists(marker), f"PROGRAM did not run; stderr: {err!r}"
     assert status == code
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGUSR1])
-def test_death_by_signal_gives_128_plus_n(runner, sig):
+def test_death_by_signal_gives_128_plus_n(runner, reaping_env, sig):
     marker = runner.path("ran")
-    status, out, err = runner.run([], [PROBE, "kill-self", str(int(sig)), marker])
+    status, out, err = runner.run([], [PROBE, "kill-self", str(int(sig)), marker], env=reaping_env)
     assert os.path.exists(marker), f"PROGRAM did not run; stderr: {err!r}"
     assert status == 128 + sig, err
 
 
-def test_program_not_found_gives_127(runner):
+def test_program_not_found_gives_127(runner, reaping_env):
     name = "nosuch-foster-test-program"
-    status, out, err = runner.run([], [name, "arg"])
+    status, out, err = runner.run([], [name, "arg"], env=reaping_env)
     assert status == 127
     assert re.search(
         rf"foster: cannot run '{re.escape(name)}': No such file or directory", err), err

@@ -24,12 +24,12 @@ def term_times(path):
 
 
 @pytest.mark.parametrize("grace_arg, grace", [("1500ms", 1.5), (None, 3.0)])
-def test_leftover_gets_sigterm_then_sigkill_after_grace(runner, grace_arg, grace):
+def test_leftover_gets_sigterm_then_sigkill_after_grace(runner, reaping_env, grace_arg, grace):
     if grace_arg is None and runner.mode == "pid1":
         pytest.skip("the default grace is checked once, as subreaper")
     info_path = runner.path("leftover")
     args = ["--grace", grace_arg] if grace_arg else []
-    foster = runner.start(args, [PROBE, "spawn-and-exit", info_path, "record", "7"])
+    foster = runner.start(args, [PROBE, "spawn-and-exit", info_path, "record", "7"], env=reaping_env)
     info = leftover_info(info_path)
     status = foster.wait(PROMPT + grace)
     exited = time.monotonic_ns()
@@ -46,10 +46,10 @@ def test_leftover_gets_sigterm_then_sigkill_after_grace(runner, grace_arg, grace
     assert runner.strays() == [], "foster exited leaving processes behind"
 
 
-def test_leftover_that_exits_on_sigterm_lets_foster_exit_at_once(runner):
+def test_leftover_that_exits_on_sigterm_lets_foster_exit_at_once(runner, reaping_env):
     info_path = runner.path("leftover")
     foster = runner.start(["--grace", "30s"],
-                          [PROBE, "spawn-and-exit", info_path, "exit", "3"])
+                          [PROBE, "spawn-and-exit", info_path, "exit", "3"], env=reaping_env)
     info = leftover_info(info_path)
     status = foster.wait(PROMPT)
     took = (time.monotonic_ns() - info["exit"]) / SECOND
@@ -58,7 +58,7 @@ def test_leftover_that_exits_on_sigterm_lets_foster_exit_at_once(runner):
     assert runner.strays() == []
 
 
-def test_inherited_pipe_reaches_eof_while_foster_waits_out_grace(runner, tmp_path):
+def test_inherited_pipe_reaches_eof_while_foster_waits_out_grace(runner, reaping_env, tmp_path):
     """A pipe handed to foster as fd 3 (opened by a shell in front of foster,
     so that unshare does not hold it too) is at EOF once PROGRAM exited,
     although foster still waits for a leftover that ignores SIGTERM."""
@@ -70,7 +70,7 @@ def test_inherited_pipe_reaches_eof_while_foster_waits_out_grace(runner, tmp_pat
         wrapper = ["/bin/sh", "-c", f'exec "$@" 3>"{fifo}"', "sh"]
         foster = runner.start(["--grace", "4s"],
                               [PROBE, "spawn-and-exit", info_path, "ignore", "0"],
-                              wrapper=wrapper)
+                              wrapper=wrapper, env=reaping_env)
         leftover_info(info_path)
 
         def at_eof():
@@ -88,12 +88,12 @@ def test_inherited_pipe_reaches_eof_while_foster_waits_out_grace(runner, tmp_pat
         os.close(reader)
 
 
-def test_stopped_leftover_is_continued_so_that_sigterm_ends_it(runner):
+def test_stopped_leftover_is_continued_so_that_sigterm_ends_it(runner, reaping_env):
     """A stopped process does not act on SIGTERM until continued: foster
     must not leave it to SIGKILL at the end of --grace."""
     info_path = runner.path("leftover")
     foster = runner.start(["--grace", "30s"],
-                          [PROBE, "spawn-and-exit", info_path, "stop", "4"])
+                          [PROBE, "spawn-and-exit", info_path, "stop", "4"], env=reaping_env)
     info = leftover_info(info_path)
     status = foster.wait(PROMPT)
     took = (time.monotonic_ns() - info["exit"]) / SECOND

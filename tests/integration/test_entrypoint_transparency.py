@@ -52,6 +52,23 @@ def test_signal_mask_and_ignored_signals_pass_through(runner, preexec, blocked, 
     assert report["sigign"] == sigmask(*ignored)
 
 
+def ignore_sigchld():
+    signal.signal(S.SIGCHLD, signal.SIG_IGN)
+
+
+def test_sigchld_ignored_by_whoever_started_foster(runner, reaping_env):
+    """With SIGCHLD ignored the kernel would reap PROGRAM before any waitid
+    saw it (tini hangs there). foster sets its own disposition, and PROGRAM
+    still gets SIGCHLD ignored, as it would have without foster."""
+    baseline = report_of(runner, "baseline", direct=True, preexec=ignore_sigchld)
+    report = report_of(runner, preexec=ignore_sigchld, env=reaping_env)
+    assert report["sigign"] == baseline["sigign"]
+    if runner.mode == "subreaper":  # unshare --fork resets it for its child
+        assert report["sigign"] == sigmask(S.SIGCHLD)
+    status, _, err = runner.run([], [PROBE, "exit", "3"], preexec=ignore_sigchld, env=reaping_env)
+    assert status == 3, err
+
+
 def test_program_holds_no_descriptor_of_foster(runner):
     report = report_of(runner)
     assert sorted(report["fds"]) == [0, 1, 2], report["fds"]

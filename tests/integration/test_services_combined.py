@@ -114,3 +114,17 @@ def test_sighup_goes_to_program_in_combined_mode(runner):
     foster.send(signal.SIGHUP)
     assert foster.wait() == 4, foster.stderr()
     assert read_text(str(d / "program.hup")) == "HUP\n"
+
+
+def test_sigchld_ignored_by_whoever_started_foster(runner):
+    """With SIGCHLD ignored the kernel would reap every child before foster's
+    waitid saw it: foster sets its own disposition, so services are seen to
+    end and PROGRAM's status still comes through."""
+    d = runner.tmp
+    foster, _ = start(runner, f"""
+        [services.once]
+        command = {q(f"touch {d}/once.done")}
+        type = "oneshot"
+        """, program=["/bin/sh", "-c", f"test -e {d}/once.done && exit 6"],
+        preexec=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    assert foster.wait() == 6, foster.stderr()

@@ -1,0 +1,104 @@
+#include "autoreap.hpp"
+
+#include <linux/types.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace foster {
+
+namespace {
+
+// <linux/pidfd.h> of Linux 6.15; Debian 12's headers predate it. The kernel
+// accepts this first version of the struct (64 bytes) for good.
+struct PidfdInfo {
+    __u64 mask;
+    __u64 cgroupid;
+    __u32 pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    __s32 exit_code;  // a wait status, as waitpid returns it
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long pidfd_get_info = _IOWR(0xFF, 11, PidfdInfo);
+constexpr __u64 pidfd_info_exit = 1U << 3;
+
+bool pidfd_get_info_works() {
+    const Fd self{static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0))};
+    if (!self) return false;
+    PidfdInfo info{};
+    info.mask = pidfd_info_exit;
+    return ioctl(self.get(), pidfd_get_info, &info) == 0;
+}
+
+// Waits for `events` on the pidfd; timeout_ms as poll(2). True if they came.
+bool pidfd_reports(const Fd& pidfd, short events, int timeout_ms) {
+    pollfd entry{pidfd.get(), events, 0};
+    int n;
+    do n = poll(&entry, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+std::optional<ExitStatus> kept_exit_status(const Fd& pidfd) {
+    PidfdInfo info{};
+    info.mask = pidfd_info_exit;
+    if (ioctl(pidfd.get(), pidfd_get_info, &info) != 0 || (info.mask & pidfd_info_exit) == 0) return std::nullopt;
+    const int status = info.exit_code;
+    if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status)};
+    return ExitStatus{false, WEXITSTATUS(status)};
+}
+
+}  // namespace
+
+bool kernel_release_at_least(const char* release, int major, int minor) {
+    char* end = nullptr;
+    const long have_major = std::strtol(release, &end, 10);
+    if (end == release || *end != '.') return false;
+    const char* minor_text = end + 1;
+    const long have_minor = std::strtol(minor_text, &end, 10);
+    if (end == minor_text) return false;
+    return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+bool autoreap_available(const char* setting) {
+    if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+    utsname names{};
+    if (uname(&names) != 0 || !kernel_release_at_least(names.release, 6, 15)) return false;
+    return pidfd_get_info_works();
+}
+
+bool set_autoreap(bool on) {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    action.sa_flags = on ? SA_NOCLDWAIT | SA_NOCLDSTOP : 0;
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGCHLD, &action, nullptr) == 0;
+}
+
+std::optional<ExitStatus> ended_program_status(const ReceivedSignal& signal, pid_t program, const Fd& pidfd) {
+    // Only the kernel can queue a SIGCHLD with a CLD_* code (sigqueue refuses
+    // codes >= 0 from other processes), so this one is PROGRAM's own.
+    if (signal.number == SIGCHLD && signal.sender == program) {
+        if (signal.code == CLD_EXITED) return ExitStatus{false, signal.status};
+        if (signal.code == CLD_KILLED || signal.code == CLD_DUMPED) return ExitStatus{true, signal.status};
+    }
+    // PROGRAM's own SIGCHLD may have coalesced with one still pending.
+    if (!pidfd_reports(pidfd, POLLIN, 0)) return std::nullopt;
+    // It has exited. The kernel stores the status when it releases the
+    // process, right after; EPOLLHUP (never masked by poll) says it has.
+    pidfd_reports(pidfd, 0, -1);
+    if (auto status = kept_exit_status(pidfd)) return status;
+    log::error("the kernel kept no exit status for PROGRAM (" + log::errno_text(errno) + "); taking 255");
+    return ExitStatus{false, 255};
+}
+
+}  // namespace foster

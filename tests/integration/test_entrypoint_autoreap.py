@@ -1,0 +1,79 @@
+"""Entrypoint mode, who reaps while PROGRAM runs. On Linux 6.15 and later the
+kernel does (SIGCHLD with SA_NOCLDWAIT): an orphan is released the moment it
+exits, without foster doing anything, so none is ever a zombie, even while
+foster itself is stopped. FOSTER_AUTOREAP=0 (and an older kernel) keeps
+foster's own waitid loop: there the zombies wait for foster.
+
+Tests elsewhere (reaping, leftovers, exit statuses) run under both ways
+through the reaping_env fixture; these prove which way is in effect."""
+import os
+import platform
+import signal
+
+import pytest
+
+from conftest import PROBE
+from helpers import PROMPT, children_of, read_stat, wait_until, zombies_of
+
+ORPHANS = 50
+
+
+def kernel_at_least(major, minor):
+    numbers = platform.release().split("-")[0].split(".")
+    return (int(numbers[0]), int(numbers[1])) >= (major, minor)
+
+
+KERNEL_REAPS = kernel_at_least(6, 15)
+
+
+def orphans_while_foster_is_stopped(runner, env):
+    """Starts foster, stops it (SIGSTOP), then lets PROGRAM orphan ORPHANS
+    grandchildren that exit at once. Returns (foster, its pid, PROGRAM's)."""
+    go, done = runner.path("go"), runner.path("done")
+    program = ["/bin/sh", "-c",
+               f"while [ ! -e {go} ]; do sleep 0.01; done; "
+               f"exec {PROBE} orphans {ORPHANS} 0 {done}"]
+    foster = runner.start([], program, env=env)
+    foster_pid = foster.pid
+    program_pid = wait_until(lambda: children_of(foster_pid), PROMPT, what="PROGRAM")[0]
+    os.kill(foster_pid, signal.SIGSTOP)
+    wait_until(lambda: (read_stat(foster_pid) or "?")[0] == "T", PROMPT, what="foster stopped")
+    open(go, "w").close()
+    wait_until(lambda: os.path.exists(done), PROMPT, what="the orphans forked")
+    return foster, foster_pid, program_pid
+
+
+def finish(foster, foster_pid, runner):
+    os.kill(foster_pid, signal.SIGCONT)
+    foster.send(signal.SIGTERM)  # PROGRAM (probe) exits 0 on it
+    assert foster.wait() == 0, foster.stderr()
+    assert runner.strays() == []
+
+
+@pytest.mark.skipif(not KERNEL_REAPS, reason="the kernel keeps exit statuses for pidfds since Linux 6.15 only")
+def test_kernel_reaps_orphans_even_while_foster_is_stopped(runner):
+    foster, foster_pid, program_pid = orphans_while_foster_is_stopped(runner, None)
+    wait_until(lambda: children_of(foster_pid) == [program_pid], PROMPT,
+               what=f"the orphans gone while foster is stopped; zombies: {len(zombies_of(foster_pid))}")
+    finish(foster, foster_pid, runner)
+
+
+def test_with_autoreap_off_foster_reaps_them_itself(runner):
+    env = {**os.environ, "FOSTER_AUTOREAP": "0"}
+    foster, foster_pid, program_pid = orphans_while_foster_is_stopped(runner, env)
+    wait_until(lambda: len(zombies_of(foster_pid)) == ORPHANS, PROMPT,
+               what=f"{ORPHANS} zombies waiting for the stopped foster; "
+                    f"zombies: {len(zombies_of(foster_pid))}")
+    os.kill(foster_pid, signal.SIGCONT)
+    wait_until(lambda: children_of(foster_pid) == [program_pid], PROMPT,
+               what=f"foster reaped them once continued; zombies: {len(zombies_of(foster_pid))}")
+    finish(foster, foster_pid, runner)
+
+
+@pytest.mark.parametrize("rounds", [30])
+def test_program_status_survives_a_burst_of_exits_with_it(runner, reaping_env, rounds):
+    """PROGRAM exits together with 50 children: its SIGCHLD coalesces with
+    theirs, yet foster learns its status every time."""
+    for i in range(rounds):
+        status, _, err = runner.run([], [PROBE, "burst", "50", "exit", str(i % 7 + 1)], env=reaping_env)
+        assert status == i % 7 + 1, f"round {i}: {err}"
