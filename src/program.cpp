@@ -80,9 +80,9 @@ void Program::forward(int received) {
 
 bool Program::send(int sig) {
     if (!running()) return false;
-    // PROGRAM is not reaped yet, so its group id cannot have been recycled;
-    // the pidfd makes the same hold for PROGRAM alone.
-    return options_.signal_group ? kill(-pid_, sig) == 0 : send_signal(pidfd_, sig);
+    // Through the pidfd, so neither PROGRAM's pid nor its group id can have
+    // been recycled, even when the kernel has just reaped it (autoreap.hpp).
+    return options_.signal_group ? send_signal_to_group(pidfd_, pid_, sig) : send_signal(pidfd_, sig);
 }
 
 bool Program::on_reaped(const ReapedChild& child) {

@@ -178,6 +178,17 @@ bool send_signal(const Fd& pidfd, int sig) {
     return syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
 }
 
+bool send_signal_to_group(const Fd& pidfd, pid_t pid, int sig) {
+    constexpr unsigned pidfd_signal_process_group = 1U << 2;  // Linux 6.9
+    static bool kernel_has_group_flag = true;
+    if (kernel_has_group_flag) {
+        if (syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, pidfd_signal_process_group) == 0) return true;
+        if (errno != EINVAL) return false;
+        kernel_has_group_flag = false;
+    }
+    return kill(-pid, sig) == 0;
+}
+
 std::optional<ProcStat> proc_stat(pid_t pid) {
     const std::string pid_text = std::to_string(pid);
     return read_proc_stat(AT_FDCWD, ("/proc/" + pid_text).c_str());

@@ -61,6 +61,12 @@ int signal_leftovers(std::initializer_list<int> signals, bool is_pid1);
 // errno set (ESRCH once it has exited).
 bool send_signal(const Fd& pidfd, int sig);
 
+// Signals the process group of the process a pidfd holds (Linux 6.9:
+// PIDFD_SIGNAL_PROCESS_GROUP). Older kernels get kill(-pid): safe there,
+// because they never auto-reap PROGRAM (autoreap.hpp), so its unreaped
+// zombie keeps `pid` from being recycled as a group id.
+bool send_signal_to_group(const Fd& pidfd, pid_t pid, int sig);
+
 // What /proc/PID/stat says of a process that foster needs.
 struct ProcStat {
     char state;     // 'R', 'S', 'Z', ...
