@@ -532,7 +532,7 @@ def main():
     if args.no_spawn and "spawn" in tests:
         tests.remove("spawn")
     cfg = dict(exec_iters=2000, orphans=20000, storm_runs=3, storm_batches=[1, 10], idle_window=10.0,
-               sig_iters=500, spawn_secs=1.0)
+               sig_iters=2000, spawn_secs=1.0)
     if args.quick:
         cfg.update(exec_iters=300, storm_runs=1, storm_batches=[10], idle_window=2.0, sig_iters=100, spawn_secs=0.2)
     if args.storm_batch:
