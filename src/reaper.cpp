@@ -16,6 +16,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "autoreap.hpp"
 #include "fd.hpp"
 #include "log.hpp"
 #include "signals.hpp"
@@ -136,14 +137,11 @@ bool has_children() {
 bool become_subreaper() { return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
 
 Fd take_charge(pid_t self) {
-    // SIGCHLD to SIG_DFL first: foster may have been started with it ignored,
-    // and then the kernel would reap children before waitid could see them.
-    // (autoreap.hpp sets SIG_IGN on purpose, once it knows the kernel keeps
-    // PROGRAM's status.)
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(SIGCHLD, &default_action, nullptr);
+    // SIGCHLD to plain SIG_DFL first: foster may have been started with it
+    // ignored, and then the kernel would reap children before waitid could
+    // see them. (The entrypoint lets the kernel reap on purpose, later, once
+    // it knows the kernel keeps PROGRAM's status: autoreap.hpp.)
+    set_autoreap(false);
     Fd signal_fd = open_signalfd(handled_signals());
     if (!signal_fd) {
         log::fatal("cannot set up signal handling: " + log::errno_text(errno));
