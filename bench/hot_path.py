@@ -35,16 +35,32 @@ VARIANT = re.compile(r"^(__[a-z0-9]+?)_(sse2|ssse3|sse4_1|sse42|sse4_2|avx|avx2|
                      r"unaligned|aligned)")
 
 
+def text_section(binary):
+    """(start, end) of .text: only what lies there can be ordered. (valgrind
+    runs glibc's __libc_freeres at exit, which lives in a section of its own.)"""
+    out = subprocess.run(["readelf", "-SW", binary], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.replace("[ ", "[").split()
+        if len(fields) > 5 and fields[1] == ".text":
+            start, size = int(fields[3], 16), int(fields[5], 16)
+            return start, start + size
+    sys.exit("hot_path.py: no .text section")
+
+
 def functions(binary):
-    """[(address, name)] of every function symbol, sorted."""
+    """[(address, name)] of every function symbol, sorted. Names that several
+    local functions share (glibc's free_mem, ...) are marked None: the linker
+    orders by name, so they cannot be placed."""
     out = subprocess.run(["nm", "--defined-only", binary], check=True,
                          capture_output=True, text=True).stdout
-    syms = []
+    start, end = text_section(binary)
+    syms, count = [], {}
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTwWiI":
             syms.append((int(parts[0], 16), parts[2]))
-    return sorted(syms)
+            count[parts[2]] = count.get(parts[2], 0) + 1
+    return sorted((a, n if count[n] == 1 and start <= a < end else None) for a, n in syms)
 
 
 def executed(binary, trace):
@@ -57,10 +73,10 @@ def executed(binary, trace):
             continue
         addr = int(line[3:].split(",")[0], 16)
         i = bisect.bisect_right(starts, addr) - 1
-        if i >= 0 and syms[i][1] not in seen:
+        if i >= 0 and syms[i][1] is not None and syms[i][1] not in seen:
             seen.add(syms[i][1])
             order.append(syms[i][1])
-    return order, [name for _, name in syms]
+    return order, [name for _, name in syms if name is not None]
 
 
 def with_all_variants(order, all_names):
