@@ -13,7 +13,6 @@ skipped.  The storm and idle tests need root (unshare --pid --mount-proc).
 
 import argparse
 import json
-import math
 import os
 import platform
 import select
@@ -25,29 +24,12 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, ctxt_switches,
+                      log, memory_of, own_cpu_seconds, parse_kv, pct, wait_for_quiet_machine)
+
 HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives"]
 PEERS = ["tini", "dumb-init", "catatonit"]
 ALL_TESTS = ["exec", "storm", "idle", "sig", "spawn"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def busy_cpu_seconds():
-    """CPU seconds spent busy by the whole machine since boot (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
-def own_cpu_seconds():
-    import resource
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -118,24 +100,6 @@ def sanity(init):
 # helpers
 
 
-def compile_helpers(tmp):
-    cc = os.environ.get("CC", "cc")
-    bins = {}
-    for h in HELPERS:
-        src = os.path.join(HERE, h + ".c")
-        out = os.path.join(tmp, h)
-        r = subprocess.run([cc, "-O2", "-Wall", "-o", out, src], capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("cannot compile %s:\n%s" % (src, r.stderr))
-        bins[h] = out
-    return bins
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
-
-
 def read_ints_lines(path):
     rows = []
     with open(path) as f:
@@ -143,17 +107,6 @@ def read_ints_lines(path):
             line = line.strip()
             rows.append(line if line.startswith("FAIL") else [int(x) for x in line.split()])
     return rows
-
-
-def children_of(pid):
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
 
 
 def cpu_of(pid):
@@ -169,32 +122,6 @@ def cpu_of(pid):
     except OSError:
         ns = None
     return ticks * 1000.0 / CLK_TCK, ns
-
-
-def ctxt_switches(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            for line in f:
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    total += int(line.split()[1])
-    return total
-
-
-def memory_of(pid):
-    rss = pss = None
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    pss = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, pss
 
 
 def start_pid1(init, program, **popen_kw):
@@ -249,10 +176,6 @@ def readline_timeout(f, timeout):
     return buf.decode(errors="replace").strip()
 
 
-def parse_kv(line):
-    return {k: v for k, v in (x.split("=", 1) for x in line.split() if "=" in x)}
-
-
 # --------------------------------------------------------------------------
 # tests
 
@@ -300,7 +223,7 @@ def storm_once(init, bins, cfg, batch):
             raise RuntimeError("storm died (init exited?): " + errf.read().decode(errors="replace")[-300:])
         st = parse_kv(line)
         cpu_ms, cpu_ns = cpu_of(ipid)  # the init is alive: storm waits for our byte
-        switches = ctxt_switches(ipid)
+        switches = ctxt_switches([ipid])
         samp.stdin.close()
         zs = parse_kv(readline_timeout(samp.stdout, 10))
         samp.wait(timeout=10)
@@ -373,7 +296,7 @@ def test_idle(inits, bins, cfg):
         time.sleep(1.0)
         before = {}
         for name, (p, ipid) in procs.items():
-            before[name] = ctxt_switches(ipid)
+            before[name] = ctxt_switches([ipid])
         t0 = time.monotonic()
         time.sleep(window)
         dt = time.monotonic() - t0
@@ -381,9 +304,9 @@ def test_idle(inits, bins, cfg):
             if p.poll() is not None:
                 res[name] = {"error": "exited during the idle window"}
                 continue
-            rss, pss = memory_of(ipid)
+            rss, pss, _ = memory_of(ipid)
             res[name] = {"rss_kib": rss, "pss_kib": pss,
-                         "wakeups_per_s": (ctxt_switches(ipid) - before[name]) / dt}
+                         "wakeups_per_s": (ctxt_switches([ipid]) - before[name]) / dt}
     finally:
         for name, (p, ipid) in procs.items():
             try:
@@ -538,16 +461,7 @@ def main():
     if args.storm_batch:
         cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",")]
 
-    if args.wait_idle > 0:
-        deadline = time.monotonic() + args.wait_idle
-        while True:
-            b0 = busy_cpu_seconds()
-            time.sleep(2)
-            used = (busy_cpu_seconds() - b0) / 2
-            if used < 0.2 or time.monotonic() > deadline:
-                log("machine %s: %.2f CPUs busy" % ("quiet" if used < 0.2 else "still busy, going on", used))
-                break
-            log("waiting for a quiet machine: %.2f CPUs busy" % used)
+    wait_for_quiet_machine(args.wait_idle)
     started = time.monotonic()
     inits, skipped = find_inits(args)
     ok = []
@@ -578,7 +492,7 @@ def main():
     results = {}
     errors = {}
     with tempfile.TemporaryDirectory(prefix="foster-bench-") as tmp:
-        bins = compile_helpers(tmp)
+        bins = compile_helpers(tmp, [(h, False) for h in HELPERS])
         for i in inits:
             if i.name == "foster":
                 # measure a private copy: a rebuild during the run must not swap the binary under us

@@ -17,7 +17,6 @@ installed.  A missing peer is named with the package to install and skipped.
 import argparse
 import ctypes
 import json
-import math
 import os
 import platform
 import select
@@ -30,11 +29,12 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, ctxt_switches,
+                      log, memory_of, own_cpu_seconds, parse_kv, pct, wait_for_quiet_machine)
+
 SUPERVISORS = ["foster", "supervisord", "s6", "runit"]
 PEERS = SUPERVISORS[1:]
 ALL_TESTS = ["hundred", "thousand", "clients", "restarts"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PACKAGES = {"supervisord": "supervisor", "s6": "s6", "runit": "runit"}
 PEER_BINARIES = {
     "supervisord": ["supervisord", "supervisorctl"],
@@ -52,51 +52,13 @@ STOP_HOW = {
 }
 
 
-def busy_cpu_seconds():
-    """CPU seconds spent busy by the whole machine since boot (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
-def own_cpu_seconds():
-    import resource
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100.0 * len(v)) - 1)]
-
-
 def median_or_none(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
-def parse_kv(line):
-    return {k: v for k, v in (x.split("=", 1) for x in line.split() if "=" in x)}
-
-
 # --------------------------------------------------------------------------
 # /proc
-
-
-def children_of(pid):
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                out += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return out
 
 
 def descendants(pid):
@@ -115,20 +77,6 @@ def exe_of(pid):
         return ""
 
 
-def ctxt_switches(pids):
-    total = 0
-    for pid in pids:
-        try:
-            for tid in os.listdir("/proc/%d/task" % pid):
-                with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                    for line in f:
-                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                            total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
 def fd_kinds(pid):
     """(open fds, of which pidfds): a running service holds one pidfd in foster."""
     fds = pidfds = 0
@@ -143,24 +91,6 @@ def fd_kinds(pid):
     except OSError:
         return None, None
     return fds, pidfds
-
-
-def memory_of(pid):
-    """(VmRSS KiB, PSS KiB, open fds) of one process."""
-    rss = pss = fds = None
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    pss = int(line.split()[1])
-        fds = len(os.listdir("/proc/%d/fd" % pid))
-    except OSError:
-        pass
-    return rss, pss, fds
 
 
 def cpu_ms(pid):
@@ -905,21 +835,6 @@ def versions(paths):
     return out
 
 
-def compile_helpers(tmp):
-    cc = os.environ.get("CC", "cc")
-    bins = {}
-    for h, static in (("svc", True), ("ctlstorm", False), ("execdrv", False)):
-        src, out = os.path.join(HERE, h + ".c"), os.path.join(tmp, h)
-        r = subprocess.run([cc, "-O2", "-Wall"] + (["-static"] if static else []) + ["-o", out, src],
-                           capture_output=True, text=True)
-        if r.returncode != 0 and static:
-            r = subprocess.run([cc, "-O2", "-Wall", "-o", out, src], capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("cannot compile %s:\n%s" % (src, r.stderr))
-        bins[h] = out
-    return bins
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--foster", default="/work/main/build/foster", help="foster binary (default %(default)s)")
@@ -947,16 +862,7 @@ def main():
         cfg.update(rounds=1, idle_window=2.0, cli_iters=10, cli_slow_iters=3, many_rounds=1, status_iters=20,
                    client_rounds=5, warmup=1.0, restart_window=2.0)
 
-    if args.wait_idle > 0:
-        deadline = time.monotonic() + args.wait_idle
-        while True:
-            b0 = busy_cpu_seconds()
-            time.sleep(2)
-            used = (busy_cpu_seconds() - b0) / 2
-            if used < 0.2 or time.monotonic() > deadline:
-                log("machine %s: %.2f CPUs busy" % ("quiet" if used < 0.2 else "still busy, going on", used))
-                break
-            log("waiting for a quiet machine: %.2f CPUs busy" % used)
+    wait_for_quiet_machine(args.wait_idle)
     QuietGate.budget = args.wait_idle
     started = time.monotonic()
     busy0, own0 = busy_cpu_seconds(), own_cpu_seconds()
@@ -991,7 +897,7 @@ def main():
     results, errors = {}, {}
     with tempfile.TemporaryDirectory(prefix="foster-svcbench-") as tmp:
         try:
-            bins = compile_helpers(tmp)
+            bins = compile_helpers(tmp, (("svc", True), ("ctlstorm", False), ("execdrv", False)))
             if "foster" in kinds:  # private copies: a rebuild during the run must not change what is measured
                 for b in ("foster", "fosterctl"):
                     shutil.copy2(paths[b], os.path.join(tmp, b))
