@@ -15,6 +15,8 @@ namespace {
 // bound that covers any inheritance a person would set up.
 std::vector<Fd> list_open_fds() {
     std::vector<Fd> fds;
+    // glibc's opendir opens with O_CLOEXEC; the directory is closed before
+    // this returns, long before any child exists.
     std::unique_ptr<DIR, int (*)(DIR*)> dir{opendir("/proc/self/fd"), closedir};
     if (dir) {
         const int own = dirfd(dir.get());
