@@ -493,10 +493,11 @@ std::optional<OutputTarget> read_output(const Scope& scope, std::string_view key
     if (*text == "inherit") return OutputTarget{Kind::inherit, {}};
     if (*text == "null") return OutputTarget{Kind::null, {}};
     if (*text == "prefix") return OutputTarget{Kind::prefix, {}};
+    if (*text == "journal") return OutputTarget{Kind::journal, {}};
     const bool is_stderr = key == "stderr";
     if (is_stderr && *text == "stdout") return OutputTarget{Kind::same_as_stdout, {}};
     if (!text->empty() && text->front() == '/') return OutputTarget{Kind::file, *text};
-    scope.error(value, quoted(key) + " must be \"inherit\", \"null\", \"prefix\"" +
+    scope.error(value, quoted(key) + " must be \"inherit\", \"null\", \"prefix\", \"journal\"" +
                            (is_stderr ? ", \"stdout\"" : "") + " or an absolute file path, not " +
                            value_text(*text));
     return std::nullopt;

@@ -49,6 +49,7 @@ struct OutputTarget {
         null,            // /dev/null
         prefix,          // piped through foster, each line written as "NAME | line"
         file,            // appended to `path`
+        journal,         // a stream of its own to journald (sd_journal_stream_fd), identifier = NAME
         same_as_stdout,  // stderr only: wherever stdout goes
     };
     Kind kind = Kind::inherit;

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include "systemd.hpp"
 
 namespace foster::log {
 
@@ -14,6 +17,12 @@ namespace {
 
 Level current_level = Level::normal;
 bool stderr_is_journal = false;
+std::string_view current_service;
+
+// How lines reach the journal when stderr is the journal: decided at the first
+// line, so a foster that logs nothing never loads libsystemd.
+enum class JournalRoute { undecided, native, prefixed };
+JournalRoute journal_route = JournalRoute::undecided;
 
 // JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected; it only
 // describes our stderr if fd 2 is still that very stream.
@@ -28,18 +37,7 @@ bool detect_journal() {
     return expected == stream;
 }
 
-// Priorities as in syslog(3) / sd-daemon(3): err = 3, info = 6, debug = 7.
-void emit(int priority, std::string_view message) {
-    std::string line;
-    line.reserve(message.size() + 16);
-    if (stderr_is_journal) {
-        line += '<';
-        line += static_cast<char>('0' + priority);
-        line += '>';
-    }
-    line += "foster: ";
-    line += message;
-    line += '\n';
+void write_all(const std::string& line) {
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
@@ -51,6 +49,36 @@ void emit(int priority, std::string_view message) {
     }
 }
 
+bool send_to_journal(int priority, std::string_view message) {
+    if (journal_route == JournalRoute::undecided)
+        journal_route = systemd::available() ? JournalRoute::native : JournalRoute::prefixed;
+    if (journal_route != JournalRoute::native) return false;
+    std::vector<std::string> fields;
+    fields.reserve(4);
+    fields.push_back("MESSAGE=" + std::string(message));
+    fields.push_back("PRIORITY=" + std::to_string(priority));
+    fields.emplace_back("SYSLOG_IDENTIFIER=foster");
+    if (!current_service.empty()) fields.push_back("FOSTER_SERVICE=" + std::string(current_service));
+    return systemd::journal_send(fields);
+}
+
+// Priorities as in syslog(3) / sd-daemon(3): crit = 2, err = 3, info = 6,
+// debug = 7.
+void emit(int priority, std::string_view message) {
+    if (stderr_is_journal && send_to_journal(priority, message)) return;
+    std::string line;
+    line.reserve(message.size() + 16);
+    if (stderr_is_journal) {
+        line += '<';
+        line += static_cast<char>('0' + priority);
+        line += '>';
+    }
+    line += "foster: ";
+    line += message;
+    line += '\n';
+    write_all(line);
+}
+
 }  // namespace
 
 void init(Level level) {
@@ -60,7 +88,7 @@ void init(Level level) {
 
 Level level() { return current_level; }
 
-void fatal(std::string_view message) { emit(3, message); }
+void fatal(std::string_view message) { emit(2, message); }
 
 void error(std::string_view message) {
     if (current_level != Level::quiet) emit(3, message);
@@ -73,6 +101,10 @@ void info(std::string_view message) {
 void debug(std::string_view message) {
     if (current_level == Level::verbose) emit(7, message);
 }
+
+About::About(std::string_view service) : previous_(current_service) { current_service = service; }
+
+About::~About() { current_service = previous_; }
 
 std::string errno_text(int errno_value) {
     // strerror is fine here: single-threaded, and the text is copied at once.

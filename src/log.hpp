@@ -1,9 +1,14 @@
-// log.hpp — foster's own messages, one line each, on stderr.
+// log.hpp — foster's own messages, one line each, on stderr or to the journal.
 //
 // Each message is written with a single write(2) so lines from foster and
 // from its children never interleave mid-line. When stderr is connected to
-// the journal (JOURNAL_STREAM names it), lines carry a "<N>" priority prefix
-// that journald turns into the message's priority.
+// the journal (JOURNAL_STREAM names it), foster sends each line to journald
+// through libsystemd (sd_journal_sendv) instead: PRIORITY= set per line,
+// MESSAGE= without the "foster: " prefix, SYSLOG_IDENTIFIER=foster, and
+// FOSTER_SERVICE=NAME on lines about a service, so
+// `journalctl -u foster FOSTER_SERVICE=web` shows what foster said about web.
+// Without libsystemd (foster-static) it falls back to "<N>"-prefixed lines on
+// stderr, which journald turns into the same priorities.
 #pragma once
 
 #include <string>
@@ -25,6 +30,20 @@ void error(std::string_view message);
 void info(std::string_view message);
 // With -v only.
 void debug(std::string_view message);
+
+// While one lives, the lines logged are about that service: in the journal
+// they carry FOSTER_SERVICE=NAME. The text itself still names the service.
+// Nests (the innermost wins); foster is single-threaded, so a scope is enough.
+class About {
+public:
+    explicit About(std::string_view service);
+    ~About();
+    About(const About&) = delete;
+    About& operator=(const About&) = delete;
+
+private:
+    std::string_view previous_;
+};
 
 // strerror(errno_value) as a std::string, safe to keep.
 std::string errno_text(int errno_value);

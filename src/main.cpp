@@ -13,6 +13,7 @@
 #include "options.hpp"
 #include "signals.hpp"
 #include "supervisor.hpp"
+#include "systemd.hpp"
 
 int main(int argc, char** argv, char** envp) {
     using namespace foster;
@@ -35,7 +36,7 @@ int main(int argc, char** argv, char** envp) {
         return 0;
     }
     if (options.show_version) {
-        std::puts("foster " FOSTER_VERSION);
+        std::printf("foster %s (%s)\n", FOSTER_VERSION, systemd::build_description());
         return 0;
     }
     log::init(options.verbosity);

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "signal_names.hpp"
 #include "signals.hpp"
 #include "spawn.hpp"
+#include "systemd.hpp"
 
 namespace foster {
 
@@ -50,7 +52,15 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
       dev_null_(::open("/dev/null", O_RDWR | O_CLOEXEC)),
       base_environment_(service_environment(inheritance.environment)),
       leftovers_(loop_, inheritance.pid == 1) {
-    if (!options.program.empty()) program_.emplace(options, inheritance);
+    if (!options.program.empty()) {
+        // foster is the unit's main process and speaks to systemd for the
+        // whole "both" mode; PROGRAM notifying too would claim readiness twice
+        // (and NotifyAccess=main would refuse it).
+        std::erase_if(inheritance.environment, [](const std::string& e) {
+            return e.starts_with("NOTIFY_SOCKET=") || e.starts_with("WATCHDOG_");
+        });
+        program_.emplace(options, inheritance);
+    }
     adopt(std::move(config));
 }
 
@@ -101,6 +111,7 @@ int Supervisor::run() {
         log::error(error + "; fosterctl will not reach this foster");
     }
     loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
+    schedule_watchdog();
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
     settle();
     while (phase_ != Phase::done) {
@@ -199,6 +210,7 @@ void Supervisor::on_program_exit() {
 // ---------------------------------------------------------- state machine
 
 void Supervisor::handle(Service& s, const service::Actions& a) {
+    const log::About about(s.config.name);
     if (!a.message.empty()) log::info(a.message);
     if (a.timer == service::Actions::Timer::cancel) loop_.timers().cancel(std::exchange(s.timer, 0));
     if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
@@ -252,6 +264,7 @@ void Supervisor::signal_service(Service& s, int sig) {
 }
 
 void Supervisor::spawn_service(Service& s) {
+    const log::About about(s.config.name);
     const TimePoint now = Clock::now();
     ensure_output_pipes(s);
     // `stdout = "/path"` files are opened for each run (so a rotated log is
@@ -267,19 +280,31 @@ void Supervisor::spawn_service(Service& s) {
             return;
         }
     }
+    // `journal`: a stream of its own to journald, opened for each run like a
+    // file; without journald the service still starts, with foster's fd.
+    Fd out_journal, err_journal;
+    for (auto [target, stream] : {std::pair{&s.config.stdout_target, &out_journal}, {&s.config.stderr_target, &err_journal}}) {
+        if (target->kind != OutputTarget::Kind::journal) continue;
+        *stream = systemd::journal_stream(s.config.name, LOG_INFO);
+        if (!*stream && !std::exchange(s.journal_warned, true))
+            log::error(s.config.name + ": cannot reach the journal (" +
+                       (systemd::available() ? log::errno_text(errno) : systemd::unavailable_reason()) +
+                       "); its output goes to foster's own instead");
+    }
     ServiceStdio stdio{dev_null_.get(), -1, -1};
-    auto target_fd = [&](const OutputTarget& t, const Fd& file, const PrefixPipe* pipe) -> int {
+    auto target_fd = [&](const OutputTarget& t, const Fd& file, const Fd& journal, const PrefixPipe* pipe) -> int {
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
             case OutputTarget::Kind::null: return dev_null_.get();
             case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
             case OutputTarget::Kind::file: return file.get();
+            case OutputTarget::Kind::journal: return journal.valid() ? journal.get() : -1;
             case OutputTarget::Kind::same_as_stdout: return stdio.out;
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_file, s.stdout_pipe.get());
-    stdio.err = target_fd(s.config.stderr_target, err_file, s.stderr_pipe.get());
+    stdio.out = target_fd(s.config.stdout_target, out_file, out_journal, s.stdout_pipe.get());
+    stdio.err = target_fd(s.config.stderr_target, err_file, err_journal, s.stderr_pipe.get());
     s.ready = false;
     SpawnResult result = spawn(request_for(s, s.config.argv, stdio));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
@@ -335,6 +360,7 @@ void Supervisor::schedule_probe(Service& s, TimePoint when) {
 }
 
 void Supervisor::run_probe(Service& s) {
+    const log::About about(s.config.name);
     const HealthCheck& check = *s.config.healthcheck;
     const ServiceStdio quiet{dev_null_.get(), dev_null_.get(), dev_null_.get()};
     SpawnResult result = spawn(request_for(s, check.argv, quiet));
@@ -360,6 +386,7 @@ void Supervisor::run_probe(Service& s) {
 }
 
 void Supervisor::on_probe_exit(Service& s, const ExitStatus& status) {
+    const log::About about(s.config.name);
     loop_.timers().cancel(std::exchange(s.probe_timer, 0));
     s.probe_pid = -1;
     if (s.machine.state() != State::running || !s.config.healthcheck) return;
@@ -438,6 +465,7 @@ void Supervisor::settle() {
     if (phase_ == Phase::stopping_services) advance_shutdown();
     forget_removed();
     if (control_) control_->settle_waiters();
+    report_to_systemd();
 }
 
 // Ready for its dependents: announced ready in this run, still running (or,
@@ -491,19 +519,28 @@ void Supervisor::start_eligible() {
     }
 }
 
-// "both" mode: PROGRAM starts once every autostart service is ready. One that
-// can no longer become ready (fatal, or exited without restart) is not waited
-// for: PROGRAM starts anyway, and the log says so.
-void Supervisor::maybe_start_program() {
-    if (!program_ || program_started_) return;
+// Whether every wanted service has settled: ready, or unable to become ready
+// (fatal, or exited without a restart). nullopt while one may still become
+// ready; else the names of those that gave up.
+std::optional<std::vector<std::string>> Supervisor::autostart_given_up() const {
     std::vector<std::string> given_up;
     for (const auto& s : services_) {
         if (!s->wanted || is_ready(*s)) continue;
         const State st = s->machine.state();
         if (st == State::fatal || (st == State::exited && !s->start_pending)) given_up.push_back(s->config.name);
-        else return;
+        else return std::nullopt;
     }
-    for (const auto& name : given_up) log::error("starting " + program_name() + " although " + name + " is not ready");
+    return given_up;
+}
+
+// "both" mode: PROGRAM starts once every autostart service is ready. One that
+// can no longer become ready is not waited for: PROGRAM starts anyway, and the
+// log says so.
+void Supervisor::maybe_start_program() {
+    if (!program_ || program_started_) return;
+    const auto given_up = autostart_given_up();
+    if (!given_up) return;
+    for (const auto& name : *given_up) log::error("starting " + program_name() + " although " + name + " is not ready");
     program_started_ = true;
     if (const auto failed = program_->start()) {
         program_exit_ = *failed;
@@ -544,6 +581,7 @@ void Supervisor::forget_removed() {
 void Supervisor::begin_shutdown() {
     if (phase_ != Phase::running) return;
     phase_ = Phase::stopping_services;
+    systemd_.stopping(status_text());
     for (auto& s : services_) s->wanted = s->start_pending = false;
     shutdown_timer_ = loop_.timers().schedule(Clock::now() + config_.shutdown_timeout, [this] {
         shutdown_timer_ = 0;
@@ -575,11 +613,14 @@ std::vector<ConfigError> Supervisor::reload() {
         return {};
     }
     log::info("reloading " + *options_.config_path);
+    systemd_.reloading();
     LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
     if (!loaded.config) {
         for (const auto& e : loaded.errors) log::error(e.to_string());
-        log::error("reload refused: the config has " + std::to_string(loaded.errors.size()) +
-                   " error(s); nothing was changed");
+        const std::string refused = "reload refused: the config has " + std::to_string(loaded.errors.size()) +
+                                    " error(s); nothing was changed";
+        log::error(refused);
+        systemd_.reloaded(status_text(), refused + " (first: " + loaded.errors.front().to_string() + ")");
         return loaded.errors;
     }
     Config next = std::move(*loaded.config);
@@ -609,7 +650,44 @@ std::vector<ConfigError> Supervisor::reload() {
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
     adopt(std::move(next));
+    systemd_.reloaded(status_text(), "");
     return {};
+}
+
+// --------------------------------------------------------------- systemd
+
+void Supervisor::report_to_systemd() {
+    if (!systemd_.enabled()) return;
+    const std::string status = status_text();
+    if (!systemd_.ready_sent() && phase_ == Phase::running && autostart_given_up() && (!program_ || program_started_))
+        systemd_.ready(status);
+    else
+        systemd_.status(status);
+}
+
+std::string Supervisor::status_text() const {
+    std::vector<ServiceSummary> summary;
+    summary.reserve(services_.size());
+    for (const auto& s : services_) {
+        if (s->removing && s->machine.is_down()) continue;
+        summary.push_back(ServiceSummary{s->config.name, s->machine.state(), s->machine.exit_status(),
+                                         s->machine.exec_error().has_value(),
+                                         s->machine.state() == State::running && s->config.healthcheck &&
+                                             s->health.health() == Health::unhealthy});
+    }
+    std::string text = status_summary(summary);
+    if (program_ && program_->running()) text = program_name() + " running, " + text;
+    return phase_ == Phase::running ? text : "stopping: " + text;
+}
+
+// Pings at half of WatchdogSec= (sd_watchdog_enabled(3) advises it), from
+// the loop's timer queue: no thread, and no timer at all without a watchdog,
+// so an idle foster stays at 0 wake-ups.
+void Supervisor::schedule_watchdog() {
+    const auto interval = systemd_.watchdog_interval();
+    if (!interval) return;
+    systemd_.watchdog();
+    loop_.timers().schedule(Clock::now() + *interval / 2, [this] { schedule_watchdog(); });
 }
 
 // ------------------------------------------------------------ the end

@@ -28,6 +28,7 @@
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
+#include "systemd_notifier.hpp"
 
 namespace foster {
 
@@ -44,6 +45,7 @@ struct Service {
     bool ready = false;         // announced ready since its last spawn
     bool removing = false;      // dropped by a reload: forgotten once down
     bool stop_sent = false;     // the shutdown already asked it to stop
+    bool journal_warned = false; // said once that its journal output fell back to inherit
     std::unique_ptr<PrefixPipe> stdout_pipe, stderr_pipe;
     EventLoop::Token stdout_token = 0, stderr_token = 0;
 
@@ -87,6 +89,7 @@ private:
     void settle();
     void start_eligible();
     void maybe_start_program();
+    [[nodiscard]] std::optional<std::vector<std::string>> autostart_given_up() const;
     void advance_shutdown();
     void forget_removed();
 
@@ -95,6 +98,12 @@ private:
     void begin_shutdown();
     void kill_everything();
     std::vector<ConfigError> reload();
+
+    // systemd (Type=notify): READY=1 once the autostart services have
+    // settled, STATUS= whenever the summary changes, the watchdog's pings.
+    void report_to_systemd();
+    [[nodiscard]] std::string status_text() const;
+    void schedule_watchdog();
 
     // Healthchecks (healthcheck probes run with the service's user, env, cwd).
     void on_run_changed(Service& s, const service::Actions& a);
@@ -146,6 +155,7 @@ private:
     bool fatal_shutdown_ = false;       // on_fatal = "shutdown" fired
     bool needed_kill_ = false;          // the shutdown had to SIGKILL something
     TimerQueue::Id shutdown_timer_ = 0;
+    SystemdNotifier systemd_;
 };
 
 // Loads the config (exit 2 with every error on failure) and runs it.
