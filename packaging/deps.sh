@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-dev
           python3 python3-pytest util-linux procps bsdutils passwd
+          systemd                     # systemd-journald, systemd-analyze, systemd-notify for the systemd tests
           lld                         # links foster with its hot path first (src/hot_path.order)
           clang libclang-rt-14-dev)   # clang + libFuzzer for the protocol fuzz smoke run
 if [[ "${1:-}" == "--bench" ]]; then
