@@ -29,7 +29,8 @@ from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, c
 
 HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives"]
 PEERS = ["tini", "dumb-init", "catatonit"]
-ALL_TESTS = ["exec", "storm", "idle", "sig", "spawn"]
+ALL_TESTS = ["exec", "storm", "idle", "sig", "spawn", "notify"]
+OURS = ["foster", "foster-static"]
 
 
 # --------------------------------------------------------------------------
@@ -54,11 +55,14 @@ class Init:
 
 def find_inits(args):
     inits, skipped = [], {}
-    wanted = args.inits.split(",") if args.inits else ["foster"] + PEERS
+    wanted = args.inits.split(",") if args.inits else OURS + PEERS
     for name in wanted:
         if name == "foster":
             path = args.foster
-            hint = "build it with `make -C /work/main/build -j2 foster`"
+            hint = "build it with `cmake --build build --target foster`"
+        elif name == "foster-static":
+            path = args.foster_static or os.path.join(os.path.dirname(args.foster), "foster-static")
+            hint = "build it with `cmake --build build --target foster-static`"
         else:
             path = shutil.which(name, path="/usr/bin:/usr/local/bin:/bin") or "/usr/bin/" + name
             hint = "install it with `apt-get install -y %s`" % name
@@ -356,6 +360,56 @@ def test_spawn(bins, cfg):
 # report
 
 # (key, label, test, field, unit format, target kind, target value)
+def test_notify_cost(foster, cfg, tmp):
+    """What talking to systemd costs foster (information, no target): the
+    service runner with one service, started with and without NOTIFY_SOCKET
+    (then libsystemd is loaded); time until its control socket answers (and,
+    with NOTIFY_SOCKET, until READY=1), and VmRSS/PSS once settled."""
+    import socket as socketmod
+    conf = os.path.join(tmp, "notify.toml")
+    with open(conf, "w") as f:
+        f.write('[services.a]\ncommand = ["sleep", "1000"]\n')
+    runs = 5 if cfg["exec_iters"] < 1000 else 20
+    out = {}
+    for label, notify in (("without NOTIFY_SOCKET", False), ("with NOTIFY_SOCKET", True)):
+        times, rss, pss = [], [], []
+        for k in range(runs):
+            ctl = os.path.join(tmp, "ctl-%d-%d.sock" % (notify, k))
+            env = {x: v for x, v in os.environ.items() if not x.startswith(("NOTIFY_SOCKET", "WATCHDOG_"))}
+            env["FOSTER_SOCKET"] = ctl
+            listener = None
+            if notify:
+                addr = os.path.join(tmp, "notify-%d.sock" % k)
+                listener = socketmod.socket(socketmod.AF_UNIX, socketmod.SOCK_DGRAM)
+                listener.bind(addr)
+                listener.settimeout(10)
+                env["NOTIFY_SOCKET"] = addr
+            t0 = time.monotonic()
+            p = subprocess.Popen([foster.path, "-c", conf], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            try:
+                if listener:
+                    while b"READY=1" not in listener.recv(4096):
+                        pass
+                else:
+                    while not os.path.exists(ctl):
+                        time.sleep(0.0005)
+                times.append((time.monotonic() - t0) * 1000)
+                r, ps, _ = memory_of(p.pid)
+                rss.append(r)
+                pss.append(ps)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=10)
+                if listener:
+                    listener.close()
+        out[label] = {"ready_ms_median": statistics.median(times), "rss_kib": statistics.median(rss),
+                      "pss_kib": statistics.median(pss)}
+        log("notify: %s: ready after %.1f ms (median of %d), VmRSS %d KiB, PSS %d KiB" % (
+            label, out[label]["ready_ms_median"], runs, out[label]["rss_kib"], out[label]["pss_kib"]))
+    return out
+
+
 def table_rows(batches):
     """(key, label, results key, field, format, target kind, target value)"""
     rows = [
@@ -383,7 +437,7 @@ def table_rows(batches):
 
 def build_table(results, inits, batches):
     names = [i.name for i in inits]
-    peers = [n for n in names if n != "foster"]
+    peers = [n for n in names if n not in OURS]
     have_foster = "foster" in names
     cols = ["metric"] + names + ["best peer", "foster ÷ best", "target", "met"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -433,6 +487,7 @@ def build_table(results, inits, batches):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--foster", default="/work/main/build/foster", help="foster binary (default %(default)s)")
+    ap.add_argument("--foster-static", help="foster-static binary (default: beside --foster)")
     ap.add_argument("--quick", action="store_true", help="fewer iterations: a smoke test under a minute")
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     ap.add_argument("--tests", default=",".join(ALL_TESTS), help="comma list of %s" % ",".join(ALL_TESTS))
@@ -446,7 +501,7 @@ def main():
     args = ap.parse_args()
 
     for n in (args.inits or "").split(","):
-        if n and n not in ["foster"] + PEERS:
+        if n and n not in OURS + PEERS:
             ap.error("unknown init %r (known: foster, %s)" % (n, ", ".join(PEERS)))
     tests = [t for t in args.tests.split(",") if t]
     for t in tests:
@@ -494,9 +549,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="foster-bench-") as tmp:
         bins = compile_helpers(tmp, [(h, False) for h in HELPERS])
         for i in inits:
-            if i.name == "foster":
+            if i.name in OURS:
                 # measure a private copy: a rebuild during the run must not swap the binary under us
-                copy = os.path.join(tmp, "foster")
+                copy = os.path.join(tmp, i.name)
                 shutil.copy2(i.path, copy)
                 i.path = copy
         # Other processes' CPU is sampled around every test but the storm: an
@@ -517,6 +572,10 @@ def main():
                     results[t] = test_sig(inits, bins, cfg, tmp)
                 elif t == "spawn":
                     results[t] = test_spawn(bins, cfg)
+                elif t == "notify":
+                    foster = [i for i in inits if i.name == "foster"]
+                    if foster:
+                        results[t] = test_notify_cost(foster[0], cfg, tmp)
             except Exception as e:  # noqa: BLE001 - one broken test must not hide the others
                 errors[t] = str(e)
                 log("%s: FAILED: %s" % (t, e))

@@ -30,6 +30,10 @@ SpawnRequest Program::build_request() const {
     SpawnRequest r;
     r.argv = options_.program;
     r.envp = inheritance_.environment;
+    // WatchdogSec= of a unit that runs `foster -- app` is app's to keep: a
+    // WATCHDOG_PID naming foster would make sd_watchdog_enabled(3) in PROGRAM
+    // say no, and without one the watchdog applies to whoever reads it.
+    std::erase(r.envp, "WATCHDOG_PID=" + std::to_string(inheritance_.pid));
     r.rewrite_listen_pid = listen_pid_names(inheritance_.environment, inheritance_.pid);
     r.group = ProcessGroup::new_group;
     r.take_terminal = took_terminal_;

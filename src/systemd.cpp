@@ -11,6 +11,8 @@
 
 #include <dlfcn.h>
 #include <sys/uio.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -42,14 +44,13 @@ constexpr DlopenNote make_note() {
 [[gnu::section(".note.dlopen"), gnu::used, gnu::retain, gnu::aligned(4)]]
 const DlopenNote dlopen_note = make_note();
 
-// The functions foster calls, with the signatures of sd-daemon.h and
-// sd-journal.h (not included: the build must not need libsystemd-dev's
-// headers to agree with the library found at run time, only its ABI).
+// The functions foster calls, typed by libsystemd-dev's own declarations (the
+// headers are used for their prototypes only; nothing is linked).
 struct Library {
-    int (*notify)(int unset_environment, const char* state) = nullptr;
-    int (*watchdog_enabled)(int unset_environment, std::uint64_t* usec) = nullptr;
-    int (*journal_stream_fd)(const char* identifier, int priority, int level_prefix) = nullptr;
-    int (*journal_sendv)(const struct iovec* iov, int n) = nullptr;
+    decltype(&::sd_notify) notify = nullptr;
+    decltype(&::sd_watchdog_enabled) watchdog_enabled = nullptr;
+    decltype(&::sd_journal_stream_fd) journal_stream_fd = nullptr;
+    decltype(&::sd_journal_sendv) journal_sendv = nullptr;
     bool loaded = false;
     std::string error;
 };

@@ -142,3 +142,26 @@ def test_stdin_and_stdout_pass_through(runner):
     out, _ = foster.popen.communicate(data, timeout=PROMPT)
     assert out == data
     assert foster.wait() == 0, foster.stderr()
+
+
+WATCHDOG_PID_OF_SELF = ["/bin/sh", "-c",
+                        'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"', "sh"]
+
+
+def test_watchdog_of_a_unit_running_foster_is_program_s(runner, tmp_path):
+    """Under `systemd ... foster -- app` with WatchdogSec=, WATCHDOG_PID names
+    foster: PROGRAM gets WATCHDOG_USEC without it, so sd_watchdog_enabled(3)
+    says yes to PROGRAM."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "WATCHDOG_USEC": "30000000",
+           "NOTIFY_SOCKET": "/run/test-notify.sock"}
+    report = report_of(runner, env=env, wrapper=WATCHDOG_PID_OF_SELF)
+    assert report["env"]["WATCHDOG_USEC"] == "30000000"
+    assert "WATCHDOG_PID" not in report["env"], report["env"]
+    assert report["env"]["NOTIFY_SOCKET"] == "/run/test-notify.sock"
+
+
+def test_watchdog_pid_naming_another_process_is_left_alone(runner):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "WATCHDOG_PID": "999999",
+           "WATCHDOG_USEC": "30000000"}
+    report = report_of(runner, env=env)
+    assert report["env"]["WATCHDOG_PID"] == "999999"
