@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "entrypoint.hpp"
+#include "full_build.hpp"
 #include "inheritance.hpp"
 #include "log.hpp"
 #include "options.hpp"
@@ -17,11 +18,15 @@
 
 int main(int argc, char** argv, char** envp) {
     using namespace foster;
-    // First, before anything opens a descriptor or touches a signal.
-    Inheritance inheritance = capture_inheritance(envp);
-
     const std::vector<std::string> args(argv, argv + argc);
-    ParsedOptions parsed = parse_options(args);
+    ParsedOptions parsed = parse_options(args);  // pure: opens nothing, changes nothing
+#if FOSTER_HANDS_OVER_TO_FULL_BUILD
+    // Before anything has changed, so the full build inherits exactly what
+    // this process was given (full_build.hpp).
+    if (parsed.options && full_build::wanted(*parsed.options)) full_build::exec(argv, envp);
+#endif
+    // Before anything opens a descriptor or touches a signal.
+    Inheritance inheritance = capture_inheritance(envp);
     if (!parsed.options) {
         log::fatal(parsed.error);
         std::fputs("Usage: foster [OPTIONS] -- PROGRAM [ARGS...]\n"
@@ -36,7 +41,13 @@ int main(int argc, char** argv, char** envp) {
         return 0;
     }
     if (options.show_version) {
+#if FOSTER_HANDS_OVER_TO_FULL_BUILD
+        const std::string full = full_build::find();
+        std::printf("foster %s (static build; the service runner and systemd support run %s)\n", FOSTER_VERSION,
+                    full.empty() ? "the full build, which is not installed here" : full.c_str());
+#else
         std::printf("foster %s (%s)\n", FOSTER_VERSION, systemd::build_description());
+#endif
         return 0;
     }
     log::init(options.verbosity);

@@ -24,11 +24,62 @@ def test_it_is_static():
     assert "INTERP" not in out
 
 
+FULL = Path(FOSTER).parent / "libexec" / "foster"
+
+
+def version(binary):
+    return subprocess.run([str(binary), "-V"], capture_output=True, text=True, check=True).stdout
+
+
 def test_version_says_which_build():
-    out = subprocess.run([FOSTER_STATIC, "-V"], capture_output=True, text=True, check=True).stdout
-    assert out.startswith("foster ") and "static build: no systemd support" in out, out
-    out = subprocess.run([FOSTER, "-V"], capture_output=True, text=True, check=True).stdout
-    assert "libsystemd.so.0 loaded when needed" in out, out
+    assert "static build: no systemd support" in version(FOSTER_STATIC)
+    if FULL.exists():
+        assert "libsystemd.so.0 loaded when needed" in version(FULL)
+        assert f"the service runner and systemd support run {FULL}" in version(FOSTER)
+    else:   # FOSTER_STATIC=OFF, sanitizers: foster is the full build itself
+        assert "libsystemd.so.0 loaded when needed" in version(FOSTER)
+
+
+def run_and_look_at_exe(argv, tmp_path, env=None):
+    """Starts argv, waits for a control socket or a pid file, returns the
+    executable /proc says foster runs, then stops it."""
+    env = dict(os.environ if env is None else env, FOSTER_SOCKET=str(tmp_path / "ctl.sock"))
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        from helpers import wait_until
+        wait_until(lambda: (tmp_path / "ctl.sock").exists() or (tmp_path / "pid").exists(), 10)
+        return os.readlink(f"/proc/{p.pid}/exe")
+    finally:
+        p.terminate()
+        p.communicate(timeout=10)
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no full build (FOSTER_STATIC=OFF or sanitizers)")
+def test_service_runner_hands_over_to_the_full_build_and_the_entrypoint_does_not(tmp_path):
+    cfg = tmp_path / "foster.toml"
+    cfg.write_text('[services.a]\ncommand = ["sleep", "1000"]\n')
+    assert run_and_look_at_exe([FOSTER, "-c", str(cfg)], tmp_path) == str(FULL.resolve())
+    (tmp_path / "ctl.sock").unlink(missing_ok=True)
+    exe = run_and_look_at_exe([FOSTER, "--", "sh", "-c", f"echo $$ > {tmp_path}/pid; exec sleep 1000"], tmp_path)
+    assert exe == str(Path(FOSTER).resolve())
+    # foster-static never hands over.
+    (tmp_path / "pid").unlink()
+    assert run_and_look_at_exe([FOSTER_STATIC, "-c", str(cfg)], tmp_path) == str(Path(FOSTER_STATIC).resolve())
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no full build (FOSTER_STATIC=OFF or sanitizers)")
+def test_without_the_full_build_foster_runs_services_by_itself(tmp_path):
+    """An image that holds only the static foster: the service runner works,
+    without systemd support."""
+    import shutil
+    lone = tmp_path / "bin" / "foster"
+    lone.parent.mkdir()
+    shutil.copy(FOSTER, lone)
+    cfg = tmp_path / "foster.toml"
+    cfg.write_text('[services.a]\ncommand = ["sleep", "1000"]\n')
+    if any(Path(p).exists() for p in ("/usr/local/libexec/foster/foster", "/usr/libexec/foster/foster")):
+        pytest.skip("a full build is installed at a libexec path foster looks at")
+    assert run_and_look_at_exe([str(lone), "-c", str(cfg)], tmp_path) == str(lone)
 
 
 def test_unknown_user_is_a_config_error_not_a_crash(tmp_path):
