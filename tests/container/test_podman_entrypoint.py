@@ -25,9 +25,10 @@ echo ready > /out/ready
 while :; do sleep 1000 & wait; done
 """
 
-# Orphans: each subshell exits at once, leaving its child to PID 1.
+# Orphans: each subshell exits at once, leaving its child to PID 1. They end
+# after the app has become `sleep`, which never reaps, so only PID 1 can.
 MAKE_ORPHANS = r"""
-for i in 1 2 3 4 5; do (sh -c 'echo $$ >> /out/orphans' &); done
+for i in 1 2 3 4 5; do (sh -c 'echo $$ >> /out/orphans; sleep 0.5' &); done
 exec sleep 1000
 """
 
