@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs what building and testing foster needs on Debian 12, if missing.
-# Usage: packaging/deps.sh [--bench]   (--bench adds the peers compared in bench/)
+# Usage: packaging/deps.sh [--bench] [--containers]
+#   --bench       adds the peers compared in bench/
+#   --containers  adds podman and what the container tests (tests/container) use
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-dev
           python3 python3-pytest util-linux procps bsdutils passwd
           systemd                     # systemd-journald, systemd-analyze, systemd-notify for the systemd tests
           lld                         # links foster with its hot path first (src/hot_path.order)
           clang libclang-rt-14-dev)   # clang + libFuzzer for the protocol fuzz smoke run
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(tini dumb-init catatonit supervisor s6 runit valgrind)  # valgrind: bench/hot_path.py
-fi
+for option in "$@"; do
+  case $option in
+    --bench) packages+=(tini dumb-init catatonit supervisor s6 runit valgrind) ;;  # valgrind: bench/hot_path.py
+    # runc: crun refuses a hybrid cgroup layout; catatonit: podman builds its pod
+    # infra (pause) image from it; busybox-static: the images' userland.
+    --containers) packages+=(podman runc catatonit busybox-static python3-yaml) ;;
+    *) echo "deps.sh: unknown option '$option'" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
