@@ -125,6 +125,9 @@ def test_prefix_partial_last_line_still_appears(plain_runner):
     assert "exits | line one\n" in foster.stdout()
     # A run that is stopped at shutdown: the same.
     wait_until(lambda: "partial | first\n" in foster.stdout(), PROMPT, what="the first line")
+    # The unfinished line has been written (not only the first): else the
+    # SIGTERM could end the service before its printf ran.
+    wait_until(lambda: (d / "partial.done").exists(), PROMPT, what="partial.done")
     finish(foster)
     assert "partial | no newline at the end\n" in foster.stdout()
 
