@@ -34,6 +34,7 @@ UserEntry to_entry(const passwd& pw) {
 }  // namespace
 
 std::optional<UserEntry> find_user(const std::string& name) {
+    prepare_account_lookups();
     passwd pw{};
     passwd* found = nullptr;
     std::vector<char> buffer;
@@ -45,6 +46,7 @@ std::optional<UserEntry> find_user(const std::string& name) {
 }
 
 std::optional<UserEntry> find_user(uid_t uid) {
+    prepare_account_lookups();
     passwd pw{};
     passwd* found = nullptr;
     std::vector<char> buffer;
@@ -56,6 +58,7 @@ std::optional<UserEntry> find_user(uid_t uid) {
 }
 
 std::optional<gid_t> find_group(const std::string& name) {
+    prepare_account_lookups();
     group gr{};
     group* found = nullptr;
     std::vector<char> buffer;
@@ -67,6 +70,7 @@ std::optional<gid_t> find_group(const std::string& name) {
 }
 
 std::vector<gid_t> supplementary_groups(const std::string& user_name, gid_t primary_gid) {
+    prepare_account_lookups();
     // getgrouplist reports the size it needs when the first guess is short.
     std::vector<gid_t> groups(32);
     for (int attempt = 0; attempt < 4; ++attempt) {

@@ -21,6 +21,11 @@ struct UserEntry {
     std::string name;       // for getgrouplist, which works on names
 };
 
+// Called before every lookup below. The static builds read the local files
+// only (accounts_static.cpp says why); the full build uses NSS as configured
+// (accounts_shared.cpp).
+void prepare_account_lookups();
+
 std::optional<UserEntry> find_user(const std::string& name);
 std::optional<UserEntry> find_user(uid_t uid);
 std::optional<gid_t> find_group(const std::string& name);
