@@ -66,7 +66,7 @@ std::string clear_path(const std::string& path, BindMode mode, bool& leave_alone
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0) return errno == ENOENT ? std::string() : "cannot look at " + path;
     if (!S_ISSOCK(st.st_mode)) {
-        errno = EEXIST;
+        errno = 0;
         return path + " exists and is not a socket";
     }
     // --check must not take the file of a foster that runs this config now.
