@@ -109,7 +109,10 @@ void Supervisor::close_stopped_sockets() {
 }
 
 Supervisor::~Supervisor() {
-    for (auto& s : services_) drop_output_pipes(*s);
+    for (auto& s : services_) {
+        drop_output_pipes(*s);
+        unlink_unused_paths(s->sockets, {});  // foster is going: nobody answers there any more
+    }
 }
 
 // Takes a new config: creates services it adds, orders all by start order.

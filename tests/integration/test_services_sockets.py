@@ -109,6 +109,7 @@ def test_sockets_passed_at_fd_3_in_order_with_listen_env(runner):
     assert not [k for k in plain["env"] if k.startswith("LISTEN_")], plain["env"]
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+    assert not (d / "admin.sock").exists(), "foster removes its socket files when it exits"
 
 
 def test_socket_bound_before_start_and_held_while_stopped(runner):

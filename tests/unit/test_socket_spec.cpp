@@ -171,3 +171,13 @@ TEST_CASE("config: moving a socket's line is not a change, its options are") {
     CHECK_FALSE(a.config->services[0] == c.config->services[0]);
     CHECK(a.config->services[0].sockets[0].same_socket(c.config->services[0].sockets[0]));
 }
+
+TEST_CASE("config/socket-activation.toml and config/reference.toml load") {
+    for (const char* name : {"socket-activation.toml", "reference.toml"}) {
+        const auto result = foster::load_config(std::string(FOSTER_TEST_DATA) + "/../../config/" + name);
+        std::string errors;
+        for (const auto& e : result.errors) errors += e.to_string() + "\n";
+        INFO(errors);
+        CHECK(result.config.has_value());
+    }
+}
