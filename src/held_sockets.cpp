@@ -210,8 +210,10 @@ BindResult bind_sockets(const Config& config, const std::string& file, const Soc
 std::string rebind(HeldSocket& socket, const SystemdSockets& systemd) {
     errno = 0;
     std::string why = bind_one(socket, {}, {}, systemd, BindMode::hold);
-    if (!why.empty() && errno != 0) why += ": " + log::errno_text(errno);
+    const int error = errno;
+    if (!why.empty() && error != 0) why += ": " + log::errno_text(error);
     if (!why.empty()) socket.fd.reset();
+    errno = error;  // for the caller's spawn_failed
     return why;
 }
 

@@ -85,15 +85,18 @@ std::set<std::string> Supervisor::unix_paths_in_use() const {
 }
 
 // close_on_stop sockets closed by a stop are bound again at the next start.
-bool Supervisor::reopen_sockets(Service& s) {
+// Returns 0, or the errno of the bind that failed (then the start fails and
+// is retried like any failed spawn).
+int Supervisor::reopen_sockets(Service& s) {
     for (auto& h : s.sockets) {
         if (h.fd) continue;
         if (const std::string why = rebind(h, from_systemd_); !why.empty()) {
+            const int error = errno != 0 ? errno : EADDRNOTAVAIL;
             log::error(s.config.name + ": socket '" + h.spec.name + "': " + h.spec.listen + ": " + why);
-            return false;
+            return error;
         }
     }
-    return true;
+    return 0;
 }
 
 // A service that is stopped and not wanted lets go of its close_on_stop sockets.
@@ -353,8 +356,8 @@ void Supervisor::spawn_service(Service& s) {
     stdio.out = target_fd(s.config.stdout_target, out_file, out_journal, s.stdout_pipe.get());
     stdio.err = target_fd(s.config.stderr_target, err_file, err_journal, s.stderr_pipe.get());
     s.ready = false;
-    if (!reopen_sockets(s)) {
-        handle(s, s.machine.spawn_failed(now, errno));
+    if (const int error = reopen_sockets(s); error != 0) {
+        handle(s, s.machine.spawn_failed(now, error));
         return;
     }
     SpawnRequest request = request_for(s, s.config.argv, stdio);

@@ -135,7 +135,7 @@ private:
     void adopt(Config config);
     void hand_out_sockets(SocketTable& table);
     [[nodiscard]] std::set<std::string> unix_paths_in_use() const;
-    bool reopen_sockets(Service& s);
+    int reopen_sockets(Service& s);
     void close_stopped_sockets();
 
     enum class Phase { running, stopping_services, leftovers, done };

@@ -492,3 +492,22 @@ def test_static_build_says_it_cannot_take_sockets_from_systemd(plain_runner):
     r = subprocess.run([static, "--check", "-c", cfg], capture_output=True, text=True, timeout=PROMPT)
     assert r.returncode == 2
     assert "this build (foster-static) has no systemd support" in r.stderr
+
+
+def test_exec_failure_with_sockets_is_reported(runner):
+    """The child's failure report still arrives when descriptors are moved
+    onto 3, 4, ... (the report pipe is kept above them)."""
+    d = runner.tmp
+    ports = [free_port() for _ in range(6)]
+    sockets = "\n".join(f'        s{i} = {{ listen = "127.0.0.1:{p}" }}' for i, p in enumerate(ports))
+    foster, _ = start(runner, f"""
+        [services.web]
+        command = [{q(d / "no-such-program")}]
+        restart = "no"
+        [services.web.sockets]
+{sockets}
+        """)
+    wait_log(foster, r"web: cannot run '.*no-such-program': No such file or directory")
+    assert connects(ports[0])
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
