@@ -511,3 +511,74 @@ def test_exec_failure_with_sockets_is_reported(runner):
     assert connects(ports[0])
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_reload_applies_options_to_the_same_socket(runner):
+    """A changed backlog (or mode) restarts the service, which is changed,
+    but the socket is the same one: no gap, the same inode."""
+    d = runner.tmp
+    port = free_port()
+    sock = d / "ctl.sock"
+    from ctl_helpers import config_text
+    import textwrap
+
+    def services(backlog, mode):
+        return textwrap.dedent(f"""
+            [services.web]
+            command = [{q(PROBE)}, "report", {q(d / "web.report")}, "hold"]
+            sockets.http = {{ listen = "127.0.0.1:{port}", backlog = {backlog} }}
+            sockets.admin = {{ listen = {q(d / "admin.sock")}, mode = "{mode}" }}
+            """)
+    foster, cfg, _ = start_foster(runner, services(16, "0600"), sock=sock)
+    first = wait_report(str(d / "web.report"))
+    assert stat.S_IMODE(os.stat(d / "admin.sock").st_mode) == 0o600
+    os.unlink(d / "web.report")
+    write_config(cfg, config_text(str(sock), services(32, "0660")))
+    assert ctl(sock, "reload").returncode == 0
+    second = wait_report(str(d / "web.report"))
+    assert second["pid"] != first["pid"], "a changed service is restarted"
+    assert (inode_of(second, 3), inode_of(second, 4)) == (inode_of(first, 3), inode_of(first, 4))
+    assert stat.S_IMODE(os.stat(d / "admin.sock").st_mode) == 0o660
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_ipv6_socket_is_ipv6_only(runner):
+    if not has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+    d = runner.tmp
+    port = free_port(socket.AF_INET6, "::1")
+    foster, _ = start(runner, f"""
+        [services.web]
+        command = [{q(PROBE)}, "report", {q(d / "web.report")}, "hold"]
+        sockets.v6 = {{ listen = "[::]:{port}" }}
+        """)
+    wait_report(str(d / "web.report"))
+    assert connects(port, "::1", socket.AF_INET6)
+    assert not connects(port), "[::]:PORT must not also take IPv4"
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_unix_socket_file_belongs_to_the_services_user(runner):
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    d = runner.tmp
+    os.chmod(d, 0o755)
+    foster, _ = start(runner, f"""
+        [services.web]
+        command = ["sleep", "60"]
+        user = "nobody"
+        sockets.admin = {{ listen = {q(d / "admin.sock")} }}
+        sockets.root = {{ listen = {q(d / "root.sock")}, user = 0, group = 0 }}
+        """)
+    wait_until(lambda: (d / "admin.sock").exists() and (d / "root.sock").exists(), what="the socket files")
+    st = os.stat(d / "admin.sock")
+    assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    st = os.stat(d / "root.sock")
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
