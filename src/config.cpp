@@ -607,6 +607,8 @@ struct ServiceReader {
     bool restart_delay_max_given = false;
     std::optional<AccountSpec> user, group;
     bool account_error = false;  // a bad user/group value, already reported
+    // Each socket's own `user`/`group`, resolved with the service's.
+    std::vector<std::pair<std::optional<AccountSpec>, std::optional<AccountSpec>>> socket_owners;
 };
 
 using KeyHandler = void (*)(ServiceReader&, std::string_view key, const toml::node& value);
@@ -631,6 +633,7 @@ constexpr Choice<OnFatal> on_fatal_choices[] = {{"ignore", OnFatal::ignore},
 
 std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view key,
                                             const toml::node& value);
+void read_sockets(ServiceReader& r, std::string_view key, const toml::node& value);
 
 // What each key of a service table means. A key not listed is an error.
 constexpr KeyRule service_keys[] = {
@@ -736,7 +739,124 @@ constexpr KeyRule service_keys[] = {
          if (auto check = read_healthcheck(r.scope, key, value))
              r.draft.config.healthcheck = std::move(check);
      }},
+    {"sockets", read_sockets},
 };
+
+constexpr Choice<SocketType> socket_types[] = {
+    {"stream", SocketType::stream}, {"datagram", SocketType::datagram}, {"seqpacket", SocketType::seqpacket}};
+
+// One `NAME = { listen = "...", ... }` entry of [services.X.sockets].
+// `owner`: the entry's `user`/`group`, looked up later with the service's.
+std::optional<SocketSpec> read_socket(const Scope& scope, const std::string& key, const toml::node& value,
+                                      std::pair<std::optional<AccountSpec>, std::optional<AccountSpec>>& owner) {
+    const auto* table = value.as_table();
+    if (table == nullptr) {
+        scope.error(value, wrong_type(key, "a table, like { listen = \"127.0.0.1:8080\" }", value));
+        return std::nullopt;
+    }
+    SocketSpec spec;
+    bool ok = true;
+    const toml::node* listen = nullptr;
+    std::vector<std::pair<const toml::key*, std::string_view>> unix_only;
+    const auto keep = [&ok](auto& field, auto&& read) {
+        if (read)
+            field = *read;
+        else
+            ok = false;
+    };
+    for (const auto& [sub_key, sub_value] : in_file_order(*table)) {
+        const std::string_view name = sub_key->str();
+        const std::string full = key + "." + std::string(name);
+        if (name == "listen") {
+            listen = sub_value;
+            keep(spec.listen, read_string(scope, full, *sub_value));
+        } else if (name == "type") {
+            keep(spec.type, read_choice(scope, full, *sub_value, socket_types));
+        } else if (name == "backlog") {
+            keep(spec.backlog, read_int(scope, full, *sub_value, 1, INT_MAX));
+        } else if (name == "reuse_port") {
+            keep(spec.reuse_port, read_bool(scope, full, *sub_value));
+        } else if (name == "close_on_stop") {
+            keep(spec.close_on_stop, read_bool(scope, full, *sub_value));
+        } else if (name == "mode") {
+            unix_only.emplace_back(sub_key, name);
+            if (auto mode = read_umask(scope, full, *sub_value)) spec.mode = mode;
+            else ok = false;
+        } else if (name == "user" || name == "group") {
+            unix_only.emplace_back(sub_key, name);
+            auto account = read_account(scope, name, *sub_value);
+            if (!account) ok = false;
+            (name == "user" ? owner.first : owner.second) = std::move(account);
+        } else {
+            scope.error(*sub_key, "unknown key " + quoted(full) +
+                                      " (expected listen, type, backlog, reuse_port, mode, user, group or close_on_stop)");
+            ok = false;
+        }
+    }
+    if (listen == nullptr) {
+        scope.error(value, "missing required key " + quoted(key + ".listen"));
+        return std::nullopt;
+    }
+    if (!ok) return std::nullopt;
+    spec.line = position_of(*listen).line;
+    spec.column = position_of(*listen).column;
+    auto parsed = parse_listen_address(spec.listen);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+        scope.error(*listen, quoted(key + ".listen") + ": " + value_text(spec.listen) + ": " + *why);
+        return std::nullopt;
+    }
+    spec.address = std::get<ListenAddress>(std::move(parsed));
+    if (spec.address.family != ListenAddress::Family::unix_path) {
+        for (const auto& [at, name] : unix_only) {
+            scope.error(*at, quoted(key + "." + std::string(name)) + " applies to unix socket paths only");
+            ok = false;
+        }
+    }
+    if (!ok) return std::nullopt;
+    return spec;
+}
+
+void read_sockets(ServiceReader& r, std::string_view key, const toml::node& value) {
+    const auto* table = value.as_table();
+    if (table == nullptr) {
+        r.scope.error(value, wrong_type(key, "a table, like [services.NAME.sockets]", value));
+        return;
+    }
+    for (const auto& [name_key, entry] : in_file_order(*table)) {
+        const std::string name(name_key->str());
+        if (!valid_socket_name(name)) {
+            r.scope.error(*name_key, "invalid socket name " + quoted(name) +
+                                         ": printable characters except ':' and spaces, at most 255");
+            continue;
+        }
+        std::pair<std::optional<AccountSpec>, std::optional<AccountSpec>> owner;
+        if (auto spec = read_socket(r.scope, "sockets." + name, *entry, owner)) {
+            spec->name = name;
+            r.draft.config.sockets.push_back(std::move(*spec));
+            r.socket_owners.push_back(std::move(owner));
+        }
+    }
+}
+
+// A socket file's owner: its own `user`/`group`, else the service's.
+void resolve_socket_owners(ServiceReader& r) {
+    ServiceConfig& config = r.draft.config;
+    for (std::size_t i = 0; i < config.sockets.size(); ++i) {
+        SocketSpec& spec = config.sockets[i];
+        if (spec.address.family != ListenAddress::Family::unix_path) continue;
+        const auto& [user, group] = r.socket_owners[i];
+        if (user || group) {
+            // Unknown names are reported by resolve_credentials.
+            if (auto owner = resolve_credentials(r.scope, user, group)) {
+                if (user) spec.owner_uid = owner->uid;
+                spec.owner_gid = owner->gid;
+            }
+        } else if (config.credentials) {
+            spec.owner_uid = config.credentials->uid;
+            spec.owner_gid = config.credentials->gid;
+        }
+    }
+}
 
 std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view key,
                                             const toml::node& value) {
@@ -797,6 +917,7 @@ void finish_service(ServiceReader& r, const toml::table& table) {
         auto credentials = resolve_credentials(r.scope, r.user, r.group);
         if (!r.account_error) config.credentials = std::move(credentials);
     }
+    resolve_socket_owners(r);
     for (const auto& dependency : r.draft.dependencies)
         config.depends_on.push_back(dependency.name);
 }
@@ -806,7 +927,7 @@ ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::
     ServiceDraft draft;
     draft.config.name = name;
     draft.header = position_of(table);
-    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}};
+    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
         const std::string_view key_name = key->str();
         const auto rule = std::find_if(std::begin(service_keys), std::end(service_keys),
@@ -847,6 +968,21 @@ void check_main(Errors& errors, const std::vector<ServiceDraft>& drafts, const L
                                           "; only one service can be main");
         } else {
             first = &draft;
+        }
+    }
+}
+
+// Two sockets on one address cannot both be bound (and a second bind of a
+// unix path would take the first one's file away), so the second is an error.
+void check_socket_addresses(Errors& errors, const std::vector<ServiceDraft>& drafts) {
+    std::map<std::pair<std::string, SocketType>, std::string> first;  // -> "service 'x' socket 'y'"
+    for (const auto& draft : drafts) {
+        for (const auto& spec : draft.config.sockets) {
+            const std::string here = "service " + quoted(draft.config.name) + " socket " + quoted(spec.name);
+            const auto [it, inserted] = first.emplace(std::pair{spec.listen, spec.type}, here);
+            if (!inserted)
+                errors.add(Position{spec.line, spec.column},
+                           here + ": " + value_text(spec.listen) + " is already the address of " + it->second);
         }
     }
 }
@@ -926,6 +1062,7 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
         }
     }
     check_main(errors, drafts, options);
+    check_socket_addresses(errors, drafts);
     std::sort(drafts.begin(), drafts.end(), [](const auto& a, const auto& b) {
         return a.config.name < b.config.name;
     });

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "socket_spec.hpp"
 
 namespace foster {
 
@@ -128,6 +129,9 @@ struct ServiceConfig {
     OutputTarget stdout_target;                    // never Kind::same_as_stdout
     OutputTarget stderr_target;
     std::optional<HealthCheck> healthcheck;
+    // `[services.NAME.sockets]`, in file order: passed at fd 3, 4, ...
+    // (socket_spec.hpp; bound and held by held_sockets.hpp).
+    std::vector<SocketSpec> sockets;
 
     // Reload compares services with this: "changed" means any key differs
     // (including user/group membership resolved at load time).

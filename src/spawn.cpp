@@ -58,6 +58,7 @@ struct PlanStorage {
     std::vector<const char*> candidate_ptrs;
     std::vector<int> keep_fds;
     std::vector<gid_t> groups;
+    std::vector<int> pass_fds, pass_scratch;
     char* listen_pid_digits = nullptr;
 };
 
@@ -86,6 +87,9 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     storage.candidate_ptrs.push_back(nullptr);
 
     storage.keep_fds = request.keep_fds;
+    storage.pass_fds = request.pass_fds;
+    storage.pass_scratch.assign(request.pass_fds.size(), -1);
+    for (std::size_t i = 0; i < request.pass_fds.size(); ++i) storage.keep_fds.push_back(3 + static_cast<int>(i));
     std::sort(storage.keep_fds.begin(), storage.keep_fds.end());
     storage.keep_fds.erase(std::remove_if(storage.keep_fds.begin(), storage.keep_fds.end(),
                                           [](int fd) { return fd <= 2; }),
@@ -114,6 +118,9 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
         plan.groups = storage.groups.data();
         plan.group_count = static_cast<int>(storage.groups.size());
     }
+    plan.pass_fds = storage.pass_fds.data();
+    plan.pass_fd_count = static_cast<int>(storage.pass_fds.size());
+    plan.pass_scratch = storage.pass_scratch.data();
     plan.listen_pid_digits = storage.listen_pid_digits;
     plan.report_fd = report_fd;
     return plan;
@@ -153,6 +160,13 @@ SpawnResult spawn(const SpawnRequest& request) {
     int ends[2];
     if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+    // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
+    if (!request.pass_fds.empty()) {
+        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
+        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
+        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+        report.write_end = std::move(moved);
+    }
 
     char* stack = child_stack_top();
     if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, ENOMEM, -1}};
@@ -189,6 +203,7 @@ std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
         case SpawnStage::uid: return "cannot set the user of '" + program + "'";
         case SpawnStage::signals: return "cannot set the signal mask of '" + program + "'";
         case SpawnStage::exec: return "cannot run '" + program + "'";
+        case SpawnStage::sockets: return "cannot pass the sockets to '" + program + "'";
     }
     return "cannot run '" + program + "'";
 }

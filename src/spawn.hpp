@@ -37,6 +37,7 @@ enum class SpawnStage : int {
     uid,
     signals,
     exec,
+    sockets,
 };
 
 // "cannot run 'x'", "cannot change directory to /srv", ...
@@ -82,6 +83,10 @@ struct SpawnRequest {
         std::vector<gid_t> groups;
     };
     std::optional<Ids> ids;
+
+    // Placed at fd 3, 4, ... in this order (held sockets); the child's other
+    // descriptors above 2 are closed as usual.
+    std::vector<int> pass_fds;
 
     // When set, the environment entry "LISTEN_PID=..." is rewritten in the
     // child to the child's own pid (socket activation through foster).

@@ -72,6 +72,22 @@ void set_up_stdio(const ChildPlan& plan) noexcept {
     }
 }
 
+// Puts plan.pass_fds at 3, 4, ... First every source is copied above the
+// targets (a source may sit on another's target), then each copy is moved
+// onto its slot; dup3 without O_CLOEXEC makes the slot survive exec, and the
+// copies, close-on-exec, vanish at exec. The parent keeps report_fd above
+// the targets too.
+void pass_descriptors(const ChildPlan& plan) noexcept {
+    const int n = plan.pass_fd_count;
+    for (int i = 0; i < n; ++i) {
+        const long r = sys(SYS_fcntl, plan.pass_fds[i], F_DUPFD_CLOEXEC, 3 + n);
+        if (r < 0) fail(plan, SpawnStage::sockets, r);
+        plan.pass_scratch[i] = static_cast<int>(r);
+    }
+    for (int i = 0; i < n; ++i)
+        if (const long r = sys(SYS_dup3, plan.pass_scratch[i], 3 + i, 0); r < 0) fail(plan, SpawnStage::sockets, r);
+}
+
 // Marks every descriptor above 2 close-on-exec except plan.keep_fds, so only
 // what the child is meant to have survives execve. The report pipe stays
 // usable until then.
@@ -162,6 +178,7 @@ int run_child(void* raw_plan) noexcept {
     const ChildPlan& plan = *static_cast<const ChildPlan*>(raw_plan);
     join_group(plan);
     set_up_stdio(plan);
+    pass_descriptors(plan);
     close_other_descriptors(plan);
     set_up_environment(plan);
     drop_privileges(plan);

@@ -35,6 +35,9 @@ struct ChildPlan {
     gid_t gid;
     const gid_t* groups;
     int group_count;
+    const int* pass_fds;  // to be placed at 3, 4, ...
+    int pass_fd_count;
+    int* pass_scratch;    // pass_fd_count ints the child may write (shared memory)
     char* listen_pid_digits;  // where the child writes its pid, or nullptr
     int report_fd;            // close-on-exec pipe: {stage, errno} on failure
 };

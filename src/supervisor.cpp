@@ -45,7 +45,8 @@ Fd open_output_file(const std::string& path) {
 
 Service::Service(ServiceConfig c) : config(std::move(c)), machine(config.name, policy_of(config)) {}
 
-Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd)
+Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd,
+                       SocketTable sockets, SystemdSockets from_systemd)
     : options_(options),
       inheritance_(inheritance),
       signal_fd_(std::move(signal_fd)),
@@ -61,11 +62,60 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
         });
         program_.emplace(options, inheritance);
     }
+    from_systemd_ = std::move(from_systemd);
     adopt(std::move(config));
+    hand_out_sockets(sockets);
+}
+
+// Each service (not one a reload removed) takes its sockets from `table`.
+void Supervisor::hand_out_sockets(SocketTable& table) {
+    for (auto& s : services_) {
+        if (s->removing) continue;
+        const auto it = table.find(s->config.name);
+        s->sockets = it == table.end() ? ServiceSockets{} : std::move(it->second);
+    }
+}
+
+std::set<std::string> Supervisor::unix_paths_in_use() const {
+    std::set<std::string> paths;
+    for (const auto& s : services_)
+        for (const auto& h : s->sockets)
+            if (!s->removing && h.spec.address.family == ListenAddress::Family::unix_path) paths.insert(h.spec.address.path);
+    return paths;
+}
+
+// close_on_stop sockets closed by a stop are bound again at the next start.
+// Returns 0, or the errno of the bind that failed (then the start fails and
+// is retried like any failed spawn).
+int Supervisor::reopen_sockets(Service& s) {
+    for (auto& h : s.sockets) {
+        if (h.fd) continue;
+        if (const std::string why = rebind(h, from_systemd_); !why.empty()) {
+            const int error = errno != 0 ? errno : EADDRNOTAVAIL;
+            log::error(s.config.name + ": socket '" + h.spec.name + "': " + h.spec.listen + ": " + why);
+            return error;
+        }
+    }
+    return 0;
+}
+
+// A service that is stopped and not wanted lets go of its close_on_stop sockets.
+void Supervisor::close_stopped_sockets() {
+    for (auto& s : services_) {
+        if (s->wanted || !s->machine.is_down()) continue;
+        for (auto& h : s->sockets) {
+            if (!h.spec.close_on_stop || !h.fd) continue;
+            h.fd.reset();
+            if (h.spec.address.family == ListenAddress::Family::unix_path) unlink(h.spec.address.path.c_str());
+        }
+    }
 }
 
 Supervisor::~Supervisor() {
-    for (auto& s : services_) drop_output_pipes(*s);
+    for (auto& s : services_) {
+        drop_output_pipes(*s);
+        unlink_unused_paths(s->sockets, {});  // foster is going: nobody answers there any more
+    }
 }
 
 // Takes a new config: creates services it adds, orders all by start order.
@@ -306,7 +356,13 @@ void Supervisor::spawn_service(Service& s) {
     stdio.out = target_fd(s.config.stdout_target, out_file, out_journal, s.stdout_pipe.get());
     stdio.err = target_fd(s.config.stderr_target, err_file, err_journal, s.stderr_pipe.get());
     s.ready = false;
-    SpawnResult result = spawn(request_for(s, s.config.argv, stdio));
+    if (const int error = reopen_sockets(s); error != 0) {
+        handle(s, s.machine.spawn_failed(now, error));
+        return;
+    }
+    SpawnRequest request = request_for(s, s.config.argv, stdio);
+    pass_sockets(s.sockets, request);
+    SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
         log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, s.config.argv.front(), "") +
@@ -464,6 +520,7 @@ void Supervisor::settle() {
     }
     if (phase_ == Phase::stopping_services) advance_shutdown();
     forget_removed();
+    close_stopped_sockets();
     if (control_) control_->settle_waiters();
     report_to_systemd();
 }
@@ -566,8 +623,10 @@ void Supervisor::advance_shutdown() {
 }
 
 void Supervisor::forget_removed() {
-    std::erase_if(services_, [this](const std::unique_ptr<Service>& s) {
+    const auto in_use = unix_paths_in_use();
+    std::erase_if(services_, [this, &in_use](const std::unique_ptr<Service>& s) {
         if (!s->removing || !s->machine.is_down()) return false;
+        unlink_unused_paths(s->sockets, in_use);  // its sockets close with it
         drop_output_pipes(*s);
         stop_probe(*s);
         loop_.timers().cancel(s->timer);
@@ -615,7 +674,19 @@ std::vector<ConfigError> Supervisor::reload() {
     log::info("reloading " + *options_.config_path);
     systemd_.reloading();
     LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
+    // Sockets are bound before anything changes: a bind error refuses the
+    // reload like a config error, and the sockets in use stay as they are.
+    SocketTable current;
+    for (auto& s : services_)
+        if (!s->removing) current[s->config.name] = std::move(s->sockets);
+    BindResult bound;
+    if (loaded.config) bound = bind_sockets(*loaded.config, *options_.config_path, current, from_systemd_, BindMode::hold);
+    if (!bound.errors.empty()) {
+        loaded.config.reset();
+        loaded.errors = std::move(bound.errors);
+    }
     if (!loaded.config) {
+        hand_out_sockets(current);
         for (const auto& e : loaded.errors) log::error(e.to_string());
         const std::string refused = "reload refused: the config has " + std::to_string(loaded.errors.size()) +
                                     " error(s); nothing was changed";
@@ -649,7 +720,13 @@ std::vector<ConfigError> Supervisor::reload() {
     }
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
+    // A removed service keeps its sockets until it has stopped (forget_removed).
+    for (auto& s : services_)
+        if (s->removing && current.count(s->config.name) != 0) s->sockets = std::move(current[s->config.name]);
     adopt(std::move(next));
+    hand_out_sockets(bound.table);
+    const auto in_use = unix_paths_in_use();
+    for (const auto& [name, old] : current) unlink_unused_paths(old, in_use);
     systemd_.reloaded(status_text(), "");
     return {};
 }
@@ -705,6 +782,19 @@ std::string Supervisor::program_name() const {
 
 int run_services(const Options& options, Inheritance& inheritance) {
     LoadResult loaded = load_config(*options.config_path, LoadOptions{!options.program.empty()});
+    SystemdSockets from_systemd;
+    BindResult bound;
+    if (loaded.config) {
+        // Bound before any service starts; --check binds and closes at once
+        // (docs/man-sockets.md says why).
+        from_systemd = take_systemd_sockets(*loaded.config, inheritance);
+        bound = bind_sockets(*loaded.config, *options.config_path, {}, from_systemd,
+                             options.check_only ? BindMode::check : BindMode::hold);
+        if (!bound.errors.empty()) {
+            loaded.config.reset();
+            loaded.errors = std::move(bound.errors);
+        }
+    }
     if (!loaded.config || options.check_only) {
         for (const auto& e : loaded.errors) log::fatal(e.to_string());
         return loaded.config ? 0 : 2;
@@ -712,7 +802,8 @@ int run_services(const Options& options, Inheritance& inheritance) {
     Fd signal_fd = take_charge(inheritance.pid);
     if (!signal_fd) return 1;
     try {
-        Supervisor supervisor(options, inheritance, std::move(*loaded.config), std::move(signal_fd));
+        Supervisor supervisor(options, inheritance, std::move(*loaded.config), std::move(signal_fd),
+                              std::move(bound.table), std::move(from_systemd));
         return supervisor.run();
     } catch (const std::exception& e) {
         log::fatal(std::string("cannot start: ") + e.what());

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "event_loop.hpp"
 #include "fd.hpp"
 #include "healthcheck.hpp"
+#include "held_sockets.hpp"
 #include "inheritance.hpp"
 #include "leftovers.hpp"
 #include "notify.hpp"
@@ -48,6 +50,7 @@ struct Service {
     bool journal_warned = false; // said once that its journal output fell back to inherit
     std::unique_ptr<PrefixPipe> stdout_pipe, stderr_pipe;
     EventLoop::Token stdout_token = 0, stderr_token = 0;
+    ServiceSockets sockets;     // held for as long as the service is in the config
 
     // The healthcheck, when the config has one: probes never overlap; the
     // timer is the next probe's start, or the running probe's timeout.
@@ -59,7 +62,8 @@ struct Service {
 
 class Supervisor final : public ControlHandler {
 public:
-    Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd);
+    Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd,
+               SocketTable sockets = {}, SystemdSockets from_systemd = {});
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
@@ -129,6 +133,10 @@ private:
     void ensure_output_pipes(Service& s);
     void drop_output_pipes(Service& s);
     void adopt(Config config);
+    void hand_out_sockets(SocketTable& table);
+    [[nodiscard]] std::set<std::string> unix_paths_in_use() const;
+    int reopen_sockets(Service& s);
+    void close_stopped_sockets();
 
     enum class Phase { running, stopping_services, leftovers, done };
 
@@ -156,6 +164,7 @@ private:
     bool needed_kill_ = false;          // the shutdown had to SIGKILL something
     TimerQueue::Id shutdown_timer_ = 0;
     SystemdNotifier systemd_;
+    SystemdSockets from_systemd_;  // what `listen = "systemd:NAME"` refers to
 };
 
 // Loads the config (exit 2 with every error on failure) and runs it.

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 
 namespace foster::systemd {
 
@@ -51,6 +52,7 @@ struct Library {
     decltype(&::sd_watchdog_enabled) watchdog_enabled = nullptr;
     decltype(&::sd_journal_stream_fd) journal_stream_fd = nullptr;
     decltype(&::sd_journal_sendv) journal_sendv = nullptr;
+    decltype(&::sd_listen_fds_with_names) listen_fds_with_names = nullptr;
     bool loaded = false;
     std::string error;
 };
@@ -77,6 +79,7 @@ Library& library() {
         ok = resolve(handle, "sd_watchdog_enabled", l.watchdog_enabled, l.error) && ok;
         ok = resolve(handle, "sd_journal_stream_fd", l.journal_stream_fd, l.error) && ok;
         ok = resolve(handle, "sd_journal_sendv", l.journal_sendv, l.error) && ok;
+        ok = resolve(handle, "sd_listen_fds_with_names", l.listen_fds_with_names, l.error) && ok;
         l.loaded = ok;
         return l;
     }();
@@ -115,6 +118,20 @@ Fd journal_stream(const std::string& identifier, int priority) {
         return Fd{};
     }
     return Fd{fd};
+}
+
+int listen_fds_with_names(std::vector<std::string>& names) {
+    names.clear();
+    if (!available()) return -ENOSYS;
+    char** raw = nullptr;
+    const int n = library().listen_fds_with_names(0, &raw);
+    // libsystemd's strv: each string and the array malloc()ed, NULL-terminated.
+    for (char** p = raw; p != nullptr && *p != nullptr; ++p) {
+        names.emplace_back(*p);
+        std::free(*p);
+    }
+    std::free(raw);
+    return n;
 }
 
 bool journal_send(const std::vector<std::string>& fields) {

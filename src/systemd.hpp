@@ -42,6 +42,12 @@ std::optional<std::chrono::microseconds> watchdog_interval();
 // on failure. The descriptor is close-on-exec (libsystemd opens it so).
 Fd journal_stream(const std::string& identifier, int priority);
 
+// sd_listen_fds_with_names(0, ...): how many sockets systemd passed to this
+// very process (LISTEN_PID naming it), at fd 3, 4, ..., with their names
+// (FileDescriptorName=, "unknown" when not set) in `names`; 0 when none, or
+// -errno. The descriptors are made close-on-exec.
+int listen_fds_with_names(std::vector<std::string>& names);
+
 // sd_journal_sendv with the given "FIELD=value" strings. Returns false when
 // the journal refused or could not be reached.
 bool journal_send(const std::vector<std::string>& fields);

@@ -30,14 +30,14 @@ def units(tmp_path):
     that ExecStart= and ExecReload= are executable)."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze missing (package systemd)")
-    for f in UNITS.glob("*.service"):
+    for f in list(UNITS.glob("*.service")) + list(UNITS.glob("*.socket")):
         (tmp_path / f.name).write_text(f.read_text().replace("/usr/bin/", f"{BUILD}/"))
     return tmp_path
 
 
 def test_systemd_analyze_verify_is_clean(units):
     r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "foster.service"),
-                        str(units / "foster@example.service")], capture_output=True, text=True, timeout=60)
+                        str(units / "foster@example.service"), str(units / "foster.socket")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", (r.stdout, r.stderr)
 
 
@@ -60,3 +60,11 @@ def test_instances_get_a_socket_each():
     s = settings(UNITS / "foster@.service")
     assert "FOSTER_SOCKET=/run/foster/%i.sock" in s["Environment"]
     assert s["ExecReload"] == ["/usr/bin/fosterctl -s /run/foster/%i.sock reload"]
+
+
+def test_socket_unit_names_what_the_example_config_uses():
+    s = settings(UNITS / "foster.socket")
+    assert s["Service"] == ["foster.service"]
+    assert s["FileDescriptorName"] == ["http"]
+    example = (UNITS.parent / "config" / "socket-activation.toml").read_text()
+    assert 'listen = "systemd:http"' in example
