@@ -1,5 +1,5 @@
 // fosterctl.cpp — the control tool: one request to a running foster, its
-// answer shown, an exit status a script can act on (INTERFACE.md, "fosterctl";
+// answer shown, an exit status a script can act on (fosterctl(1);
 // the wire format is in docs/PROTOCOL.md).
 //
 // Everything fosterctl checks about a request it checks with the same

@@ -1,4 +1,4 @@
-"""fosterctl's commands against a running foster (INTERFACE.md "fosterctl",
+"""fosterctl's commands against a running foster (fosterctl(1),
 docs/PROTOCOL.md "fosterctl"): what each prints, what it waits for and its
 exit status (0 done, 1 failed, 2 usage, 3 cannot reach foster)."""
 import json
