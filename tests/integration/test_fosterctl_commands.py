@@ -555,6 +555,7 @@ def test_help_and_version_exit_0():
     for arg in ("--help", "--version"):
         r = ctl(None, arg)
         assert r.returncode == 0 and r.stdout, (arg, r.stderr)
+    assert "man fosterctl" in ctl(None, "--help").stdout  # the reference
 
 
 def test_not_running_exits_3(tmp_path):
