@@ -7,6 +7,11 @@ install(TARGETS foster fosterctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(TARGET foster-static)  # the single static file for images without glibc
   install(TARGETS foster-static RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+# The full build the static foster hands the service runner over to; it looks
+# for it at ${CMAKE_INSTALL_FULL_LIBEXECDIR}/foster/foster (src/full_build.hpp).
+if(TARGET foster_full)
+  install(TARGETS foster_full RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/foster)
+endif()
 
 # FOSTER_MAN_PAGES comes from cmake/Manpages.cmake (empty without scdoc).
 foreach(page IN LISTS FOSTER_MAN_PAGES)

@@ -28,6 +28,7 @@ expected=("$prefix/bin/foster" "$prefix/bin/fosterctl" "$etc/foster/foster.toml"
           "$doc/config/example/db.py" "$doc/config/example/migrate.sh"
           "$doc/config/example/worker.sh")
 [[ -x $build/foster-static ]] && expected+=("$prefix/bin/foster-static")
+[[ -x $build/libexec/foster ]] && expected+=("$prefix/libexec/foster/foster")  # the full build
 if [[ -d $build/man ]]; then
   expected+=("$prefix/share/man/man1/foster.1" "$prefix/share/man/man1/fosterctl.1"
              "$prefix/share/man/man5/foster.toml.5")
