@@ -18,6 +18,9 @@ foreach(page IN LISTS FOSTER_MAN_PAGES)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
+if(TARGET foster-static AND FOSTER_MAN_LINKS)
+  install(FILES ${FOSTER_MAN_LINKS} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()
 
 # Directories owned by other packages (systemd, bash-completion) are asked of
 # them through pkg-config, but only for the prefix /usr, which is theirs: a

@@ -4,6 +4,7 @@
 set(FOSTER_MAN_SOURCES foster.1 fosterctl.1 foster.toml.5)
 set(FOSTER_MAN_DIR ${CMAKE_CURRENT_BINARY_DIR}/man)
 set(FOSTER_MAN_PAGES "")
+set(FOSTER_MAN_LINKS "")
 
 find_program(FOSTER_SCDOC scdoc)
 if(NOT FOSTER_SCDOC)
@@ -22,6 +23,9 @@ foreach(page IN LISTS FOSTER_MAN_SOURCES)
     VERBATIM)
   list(APPEND FOSTER_MAN_PAGES ${output})
 endforeach()
+# foster-static is documented in foster(1): its page is a link to that one.
+file(WRITE ${FOSTER_MAN_DIR}/foster-static.1 ".so man1/foster.1\n")
+set(FOSTER_MAN_LINKS ${FOSTER_MAN_DIR}/foster-static.1)
 add_custom_target(man ALL DEPENDS ${FOSTER_MAN_PAGES})
 
 # Lint: groff with every warning on must say nothing about any page (mandoc

@@ -32,6 +32,7 @@ expected=("$prefix/bin/foster" "$prefix/bin/fosterctl" "$etc/foster/foster.toml"
 if [[ -d $build/man ]]; then
   expected+=("$prefix/share/man/man1/foster.1" "$prefix/share/man/man1/fosterctl.1"
              "$prefix/share/man/man5/foster.toml.5")
+  [[ -x $build/foster-static ]] && expected+=("$prefix/share/man/man1/foster-static.1")
 fi
 for unit in "$source"/systemd/*.service "$source"/systemd/*.socket; do
   [[ -e $unit ]] && expected+=("$units/$(basename "$unit")")
