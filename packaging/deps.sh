@@ -8,6 +8,7 @@ packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-d
           python3 python3-pytest util-linux procps bsdutils passwd
           systemd                     # systemd-journald, systemd-analyze, systemd-notify for the systemd tests
           lld                         # links foster with its hot path first (src/hot_path.order)
+          scdoc mandoc groff-base     # the man pages (docs/man) and their lint test
           clang libclang-rt-14-dev)   # clang + libFuzzer for the protocol fuzz smoke run
 for option in "$@"; do
   case $option in

@@ -1,4 +1,4 @@
-// config.hpp — the services file, read and checked (INTERFACE.md, "The config file").
+// config.hpp — the services file, read and checked (foster.toml(5)).
 //
 // Loading is pure: it reads one file, resolves user and group names, and
 // starts nothing. Every problem in the file is found in one pass and reported

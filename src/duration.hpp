@@ -10,7 +10,7 @@ namespace foster {
 
 using Millis = std::chrono::milliseconds;
 
-// Parses a duration as INTERFACE.md spells it. Returns nothing for text that is
+// Parses a duration as foster.toml(5) spells it (DURATIONS). Returns nothing for text that is
 // not a duration (no unit guessing, no negative values, no overflow).
 std::optional<Millis> parse_duration(std::string_view text);
 

@@ -1,5 +1,5 @@
 // fosterctl.cpp — the control tool: one request to a running foster, its
-// answer shown, an exit status a script can act on (INTERFACE.md, "fosterctl";
+// answer shown, an exit status a script can act on (fosterctl(1);
 // the wire format is in docs/PROTOCOL.md).
 //
 // Everything fosterctl checks about a request it checks with the same
@@ -69,17 +69,8 @@ constexpr const char* usage_text =
     "  -h, --help             print this help and exit\n"
     "  -V, --version          print the version and exit\n"
     "\n"
-    "The socket is -s SOCKET, else $FOSTER_SOCKET, else control_socket of -c FILE, else\n"
-    "/run/foster.sock for root and $XDG_RUNTIME_DIR/foster.sock (or /tmp/foster-UID.sock)\n"
-    "for other users.\n"
-    "\n"
-    "Exit status:\n"
-    "  0  done\n"
-    "  1  the command failed: a state not reached in time, check not healthy, reload\n"
-    "     refused, or any other error foster answered\n"
-    "  2  usage: unknown command or option, missing or bad service names, an invalid -c FILE\n"
-    "     (1 for reload: foster would refuse it)\n"
-    "  3  cannot reach foster: not running, stale socket, permission denied, no answer\n";
+    "Exit status: 0 done, 1 failed, 2 usage, 3 cannot reach foster.\n"
+    "Where the socket is, the JSON schema, every exit status: man fosterctl\n";
 
 void print_error(std::string_view message) {
     std::fprintf(stderr, "fosterctl: %.*s\n", static_cast<int>(message.size()), message.data());

@@ -2,7 +2,7 @@
 //
 // Captured first thing in main(), before foster opens or blocks anything,
 // because PROGRAM is owed exactly this: the signal mask and ignored signals,
-// the descriptors, the environment (INTERFACE.md: "foster is transparent to
+// the descriptors, the environment (foster(1), WHAT PROGRAM GETS: "foster is transparent to
 // PROGRAM").
 #pragma once
 

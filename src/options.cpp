@@ -166,7 +166,10 @@ const char* usage_text() {
            "  -v, --verbose                  more of foster's own log on stderr\n"
            "  -q, --quiet                    only the errors that make foster exit\n"
            "  -V, --version                  print the version and exit\n"
-           "  -h, --help                     print this help and exit\n";
+           "  -h, --help                     print this help and exit\n"
+           "\n"
+           "Everything else (modes, signals, exit status, the services file): man foster,\n"
+           "man foster.toml\n";
 }
 
 }  // namespace foster

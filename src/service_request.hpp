@@ -1,6 +1,6 @@
 // service_request.hpp — a service's config turned into a SpawnRequest.
 //
-// Services start clean (INTERFACE.md): empty signal mask, every disposition
+// Services start clean (foster(1), WHAT SERVICES GET): empty signal mask, every disposition
 // default, fds 0-2 only, foster's environment minus its systemd variables
 // plus the service's own. Pure: the descriptors for 0-2 are passed in.
 #pragma once

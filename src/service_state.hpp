@@ -125,7 +125,7 @@ namespace foster::service {
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
-// The states of INTERFACE.md ("Service states"), spelled as users see them.
+// The states of foster.toml(5) (SERVICE STATES), spelled as users see them.
 enum class State { stopped, starting, running, backoff, stopping, exited, fatal };
 inline constexpr std::size_t state_count = 7;
 
@@ -139,7 +139,7 @@ enum class Type { simple, oneshot, notify };
 enum class Restart { no, on_failure, always };
 
 // What the machine needs of a service's config, filled in by the supervisor.
-// Defaults are INTERFACE.md's.
+// Defaults are foster.toml(5)'s.
 struct Policy {
     Type type = Type::simple;
     Restart restart = Restart::on_failure;

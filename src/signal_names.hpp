@@ -7,7 +7,7 @@
 
 namespace foster {
 
-// Parses a signal as INTERFACE.md spells it. `allow_zero` admits "0", which
+// Parses a signal as foster(1) spells it (SIGNAL NAMES). `allow_zero` admits "0", which
 // only -r TO uses ("drop the signal").
 std::optional<int> parse_signal(std::string_view text, bool allow_zero = false);
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "log.hpp"
 #include "spawn_child.hpp"
@@ -147,9 +148,14 @@ std::vector<std::string> executable_candidates(const std::string& name, const st
     std::size_t start = 0;
     for (;;) {
         const std::size_t colon = path.find(':', start);
-        std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        std::string_view dir = std::string_view(path).substr(start, colon == std::string::npos ? std::string::npos : colon - start);
         if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
-        out.push_back(dir + "/" + name);
+        // Built by append into a reserved string: GCC 12 at -O3 reports a
+        // false -Wrestrict for `dir + "/" + name` (GCC bug 105329).
+        std::string candidate;
+        candidate.reserve(dir.size() + 1 + name.size());
+        candidate.append(dir).append(1, '/').append(name);
+        out.push_back(std::move(candidate));
         if (colon == std::string::npos) break;
         start = colon + 1;
     }

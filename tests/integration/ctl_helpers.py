@@ -31,11 +31,12 @@ FOSTERCTL = _fosterctl_path()
 BASE_ENV = {k: v for k, v in os.environ.items() if k != "FOSTER_SOCKET"}
 
 
-def ctl(sock, *args, timeout=PROMPT + 10, env=None, **kwargs):
+def ctl(sock, *args, timeout=PROMPT + 10, env=None, fosterctl=FOSTERCTL, **kwargs):
     """Runs `fosterctl -s SOCK ARGS...` (sock None: no -s); returns the
-    CompletedProcess (text stdout/stderr, returncode)."""
-    assert os.access(FOSTERCTL, os.X_OK), f"{FOSTERCTL} is not built"
-    cmd = [FOSTERCTL] + (["-s", str(sock)] if sock is not None else []) + [str(a) for a in args]
+    CompletedProcess (text stdout/stderr, returncode). `fosterctl`: another
+    copy of it, e.g. one that a test running it as another user can reach."""
+    assert os.access(fosterctl, os.X_OK), f"{fosterctl} is not built"
+    cmd = [fosterctl] + (["-s", str(sock)] if sock is not None else []) + [str(a) for a in args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env=dict(BASE_ENV if env is None else env),
                           stdin=subprocess.DEVNULL, **kwargs)

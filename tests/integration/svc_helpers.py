@@ -103,7 +103,7 @@ def wait_log(foster, pattern, timeout=PROMPT):
 
 def state_logged(service, state):
     """Regex for foster's log of `service` entering `state` (the state names
-    are INTERFACE.md's)."""
+    are foster.toml(5)'s)."""
     return rf"\b{re.escape(service)}\b.*\b{state}\b"
 
 

@@ -104,6 +104,7 @@ def test_help_and_version_exit_0_on_stdout(plain_runner):
     status, out, err = plain_runner.run(["--help"])
     assert status == 0, err
     assert re.search(r"usage", out, re.I) and "--grace" in out, out
+    assert "man foster" in out and "man foster.toml" in out, out  # the reference
     status, out, err = plain_runner.run(["-V"])
     assert status == 0, err
     assert out.startswith("foster"), out

@@ -10,7 +10,7 @@ from helpers import SignalLog, children_of, comm, reap_orphan, wait_until
 S = signal.Signals
 FORWARDED = [S.SIGHUP, S.SIGINT, S.SIGQUIT, S.SIGUSR1, S.SIGUSR2, S.SIGWINCH,
              S.SIGCONT, S.SIGTERM]
-# The rest of INTERFACE.md's "…": every signal but SIGCHLD and the
+# The rest of foster(1)'s "…" (SIGNALS): every signal but SIGCHLD and the
 # synchronous ones (a sender can still kill(2) them, e.g. SIGTTOU).
 ALSO_FORWARDED = [S.SIGALRM, S.SIGTSTP, S.SIGTTIN, S.SIGTTOU, S.SIGPIPE,
                   S.SIGXCPU, S.SIGVTALRM, S.SIGPROF, S.SIGURG,

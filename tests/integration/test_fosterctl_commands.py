@@ -1,4 +1,4 @@
-"""fosterctl's commands against a running foster (INTERFACE.md "fosterctl",
+"""fosterctl's commands against a running foster (fosterctl(1),
 docs/PROTOCOL.md "fosterctl"): what each prints, what it waits for and its
 exit status (0 done, 1 failed, 2 usage, 3 cannot reach foster)."""
 import json
@@ -555,6 +555,7 @@ def test_help_and_version_exit_0():
     for arg in ("--help", "--version"):
         r = ctl(None, arg)
         assert r.returncode == 0 and r.stdout, (arg, r.stderr)
+    assert "man fosterctl" in ctl(None, "--help").stdout  # the reference
 
 
 def test_not_running_exits_3(tmp_path):

@@ -1,4 +1,4 @@
-"""foster's control socket (INTERFACE.md "fosterctl", docs/PROTOCOL.md):
+"""foster's control socket (fosterctl(1), docs/PROTOCOL.md):
 finding foster (exit 3 with a clear message), stale and live socket files,
 mode 0600 and the SO_PEERCRED check, and a control server that survives
 garbage, idle clients and a flood of connections while its services run."""
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ctl_helpers import (ctl, fd_count, pid_alive,
+from ctl_helpers import (FOSTERCTL, ctl, fd_count, pid_alive,
                          raw_request, recv_all, service, start_foster,
                          timed_ctl, wait_state)
 from helpers import PROMPT, wait_until
@@ -125,13 +125,23 @@ def open_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_other_users_are_refused(plain_runner, open_dir):
+@pytest.fixture
+def nobody_fosterctl(open_dir):
+    """A copy of fosterctl that nobody can execute: the build directory may sit
+    where other users cannot enter (a clone in root's 0700 home directory)."""
+    copy = os.path.join(open_dir, "fosterctl")
+    shutil.copy(FOSTERCTL, copy)
+    os.chmod(copy, 0o755)
+    return copy
+
+
+def test_other_users_are_refused(plain_runner, open_dir, nobody_fosterctl):
     sock = os.path.join(open_dir, "ctl.sock")
     foster, cfg, _ = start_foster(plain_runner, WEB, sock=sock)
     pid = wait_state(sock, "web", "running")["pid"]
 
     # 0600: the kernel refuses the connection.
-    r = ctl(sock, "status", **as_nobody())
+    r = ctl(sock, "status", fosterctl=nobody_fosterctl, **as_nobody())
     assert r.returncode == 3, (r.returncode, r.stderr)
     assert "permission denied" in r.stderr.lower() and sock in r.stderr, r.stderr
 
@@ -148,13 +158,13 @@ def test_other_users_are_refused(plain_runner, open_dir):
     still_serving(foster, sock, pid)
 
 
-def test_fosterctl_run_by_another_user_says_why_it_is_refused(plain_runner, open_dir):
+def test_fosterctl_run_by_another_user_says_why_it_is_refused(plain_runner, open_dir, nobody_fosterctl):
     sock = os.path.join(open_dir, "ctl.sock")
     foster, cfg, _ = start_foster(plain_runner, WEB, sock=sock)
     pid = wait_state(sock, "web", "running")["pid"]
     os.chmod(sock, 0o666)  # past the file mode: foster's SO_PEERCRED check refuses
     for command in (["status"], ["stop", "web"]):
-        r = ctl(sock, *command, **as_nobody())
+        r = ctl(sock, *command, fosterctl=nobody_fosterctl, **as_nobody())
         assert r.returncode in (1, 3), (command, r.returncode, r.stderr)
         # foster's "error permission denied: ..." answer, or "closed the
         # connection without answering" (PROTOCOL.md) -- not a socket error.

@@ -1,4 +1,4 @@
-"""Health checks (INTERFACE.md, the `healthcheck` key): starting -> healthy
+"""Health checks (foster.toml(5), the `healthcheck` key): starting -> healthy
 -> unhealthy, what unhealthy does under each restart policy, start_period,
 probe timeouts, probes never overlapping, depends_on waiting for healthy, and
 how status and check report health."""

@@ -274,7 +274,7 @@ TEST_CASE("durations as plain numbers are seconds") {
     CHECK(s.healthcheck->start_period == Millis{60'000});
 }
 
-TEST_CASE("the example of INTERFACE.md loads, in dependency order") {
+TEST_CASE("the example of foster.toml(5) loads, in dependency order") {
     const Config config = load_good("interface_example.toml");
     REQUIRE(config.services.size() == 3);
     CHECK(config.services[0].name == "db");  // sorted by name
