@@ -102,7 +102,12 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     plan.ignore = request.ignore;
     plan.keep_fds = storage.keep_fds.data();
     plan.keep_fd_count = static_cast<int>(storage.keep_fds.size());
-    for (int slot = 0; slot < 3; ++slot) plan.stdio_source[slot] = request.stdio[static_cast<std::size_t>(slot)].source;
+    for (int slot = 0; slot < 3; ++slot) {
+        const StdioSlot& s = request.stdio[static_cast<std::size_t>(slot)];
+        plan.stdio_source[slot] = s.open_path.empty() ? s.source : -1;
+        plan.open_path[slot] = s.open_path.empty() ? nullptr : s.open_path.c_str();
+    }
+    plan.stderr_copies_stdout = request.stdio[2].copy_of_stdout;
     plan.working_directory = request.working_directory ? request.working_directory->c_str() : nullptr;
     plan.set_umask = request.umask.has_value();
     plan.umask_value = request.umask.value_or(0);
@@ -187,10 +192,19 @@ std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
         case SpawnStage::groups: return "cannot set the supplementary groups of '" + program + "'";
         case SpawnStage::gid: return "cannot set the group of '" + program + "'";
         case SpawnStage::uid: return "cannot set the user of '" + program + "'";
+        case SpawnStage::stdout_file: return "cannot open the stdout file of '" + program + "'";
+        case SpawnStage::stderr_file: return "cannot open the stderr file of '" + program + "'";
         case SpawnStage::signals: return "cannot set the signal mask of '" + program + "'";
         case SpawnStage::exec: return "cannot run '" + program + "'";
     }
     return "cannot run '" + program + "'";
+}
+
+std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request) {
+    const std::string program = request.argv.empty() ? std::string() : request.argv.front();
+    if (stage == SpawnStage::stdout_file) return "cannot open " + request.stdio[1].open_path;
+    if (stage == SpawnStage::stderr_file) return "cannot open " + request.stdio[2].open_path;
+    return describe_spawn_failure(stage, program, request.working_directory.value_or(""));
 }
 
 int exit_status_for_exec_errno(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }

@@ -34,11 +34,6 @@ service::ExitStatus machine_status(const ExitStatus& e) {
 
 bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
 
-// Opens a `stdout = "/path"` target: appended to, never truncated or sought.
-Fd open_output_file(const std::string& path) {
-    return Fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)};
-}
-
 }  // namespace
 
 Service::Service(ServiceConfig c) : config(std::move(c)), machine(config.name, policy_of(config)) {}
@@ -254,38 +249,31 @@ void Supervisor::signal_service(Service& s, int sig) {
 void Supervisor::spawn_service(Service& s) {
     const TimePoint now = Clock::now();
     ensure_output_pipes(s);
-    // `stdout = "/path"` files are opened for each run (so a rotated log is
-    // picked up) and closed here once the child has its copy.
-    Fd out_file, err_file;
-    for (auto [target, file] : {std::pair{&s.config.stdout_target, &out_file}, {&s.config.stderr_target, &err_file}}) {
-        if (target->kind != OutputTarget::Kind::file) continue;
-        *file = open_output_file(target->path);
-        if (!*file) {
-            const int error = errno;
-            log::error(s.config.name + ": cannot open " + target->path + ": " + log::errno_text(error));
-            handle(s, s.machine.spawn_failed(now, error));
-            return;
-        }
-    }
-    ServiceStdio stdio{dev_null_.get(), -1, -1};
-    auto target_fd = [&](const OutputTarget& t, const Fd& file, const PrefixPipe* pipe) -> int {
+    ServiceStdio stdio{.in = dev_null_.get()};
+    auto target_fd = [&](const OutputTarget& t, const PrefixPipe* pipe) -> int {
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
             case OutputTarget::Kind::null: return dev_null_.get();
             case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
-            case OutputTarget::Kind::file: return file.get();
-            case OutputTarget::Kind::same_as_stdout: return stdio.out;
+            case OutputTarget::Kind::file: return -1;            // stdio.*_path: opened by the child
+            case OutputTarget::Kind::same_as_stdout: return -1;  // stdio.err_copies_out
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_file, s.stdout_pipe.get());
-    stdio.err = target_fd(s.config.stderr_target, err_file, s.stderr_pipe.get());
+    stdio.out = target_fd(s.config.stdout_target, s.stdout_pipe.get());
+    stdio.err = target_fd(s.config.stderr_target, s.stderr_pipe.get());
+    // `stdout = "/path"` files are opened by the child for each run (so a
+    // rotated log is picked up), as the service's user.
+    if (s.config.stdout_target.kind == OutputTarget::Kind::file) stdio.out_path = s.config.stdout_target.path;
+    if (s.config.stderr_target.kind == OutputTarget::Kind::file) stdio.err_path = s.config.stderr_target.path;
+    stdio.err_copies_out = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout;
     s.ready = false;
-    SpawnResult result = spawn(request_for(s, s.config.argv, stdio));
+    const SpawnRequest request = request_for(s, s.config.argv, stdio);
+    SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, s.config.argv.front(), "") +
-                   ": " + log::errno_text(result.failure.error));
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
+                   log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
@@ -295,10 +283,8 @@ void Supervisor::spawn_service(Service& s) {
         s.pidfd = std::move(result.child->pidfd);
         handle(s, s.machine.exec_succeeded(now));
     } else {
-        log::error(s.config.name + ": " +
-                   describe_spawn_failure(result.failure.stage, s.config.argv.front(),
-                                          s.config.working_directory.value_or("")) +
-                   ": " + log::errno_text(result.failure.error));
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
+                   log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
 }
@@ -336,7 +322,7 @@ void Supervisor::schedule_probe(Service& s, TimePoint when) {
 
 void Supervisor::run_probe(Service& s) {
     const HealthCheck& check = *s.config.healthcheck;
-    const ServiceStdio quiet{dev_null_.get(), dev_null_.get(), dev_null_.get()};
+    const ServiceStdio quiet{.in = dev_null_.get(), .out = dev_null_.get(), .err = dev_null_.get()};
     SpawnResult result = spawn(request_for(s, check.argv, quiet));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (!result.child) {
