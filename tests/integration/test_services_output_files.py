@@ -2,9 +2,10 @@
 own process, as the service's user, after dropping privileges, and never
 through a symlink: a service user who can write to its log directory cannot
 make foster (root) create or append to any other file. `stderr = "stdout"`
-shares stdout's open file.
+shares stdout's open file, whatever stdout is; every stdout × stderr
+combination points fds 1 and 2 where the config says.
 
-These need root (to run a service as another user) and a `nobody` account."""
+The tests of files opened as `nobody` need root and a `nobody` account."""
 import ctypes
 import os
 import pwd
@@ -133,3 +134,78 @@ def test_output_file_is_created_by_the_service_user_and_shared_with_stderr(plain
     assert os.readlink(f"/proc/{pid}/fd/1") == str(out)
     assert same_open_file(pid, 1, pid, 2), "stderr = \"stdout\" should share stdout's open file"
     finish(foster)
+
+
+STDOUT_KINDS = ["inherit", "null", "prefix", "file"]
+STDERR_KINDS = ["inherit", "null", "prefix", "file", "stdout"]
+
+
+def check_slot(pid, slot, kind, foster_pid, path):
+    """Where fd `slot` of the service points, for `kind` (not "stdout")."""
+    target = os.readlink(f"/proc/{pid}/fd/{slot}")
+    if kind == "inherit":
+        return same_open_file(pid, slot, foster_pid, slot), f"fd {slot} -> {target}, not foster's fd {slot}"
+    if kind == "null":
+        return target == "/dev/null", f"fd {slot} -> {target}"
+    if kind == "prefix":
+        return target.startswith("pipe:"), f"fd {slot} -> {target}"
+    return target == str(path), f"fd {slot} -> {target}, not {path}"
+
+
+def test_every_stdout_stderr_combination(plain_runner, tmp_path):
+    """Each of stdout × stderr in one foster: fds 1 and 2 of each service
+    point where the config says; stderr = "stdout" is a copy of fd 1 (the
+    same open file) whatever stdout is, `inherit` included."""
+    from ctl_helpers import start_foster, status_json
+    tables = []
+    for o in STDOUT_KINDS:
+        for e in STDERR_KINDS:
+            name = f"{o}-{e}"
+            out = q(tmp_path / f"{name}.out") if o == "file" else q(o)
+            err = q(tmp_path / f"{name}.err") if e == "file" else q(e)
+            tables.append(f"""
+                [services.{name}]
+                command = ["/bin/sleep", "1000"]
+                stdout = {out}
+                stderr = {err}
+                stop_timeout = "2s"
+                """)
+    foster, _, sock = start_foster(plain_runner, "".join(tables))
+
+    def pids():
+        got = {name: s["pid"] for name, s in status_json(sock).items() if s["state"] == "running"}
+        return got if len(got) == len(STDOUT_KINDS) * len(STDERR_KINDS) else None
+    by_name = wait_until(pids, PROMPT, what="every service running")
+    wrong = []
+    for o in STDOUT_KINDS:
+        for e in STDERR_KINDS:
+            name = f"{o}-{e}"
+            pid = by_name[name]
+            ok, why = check_slot(pid, 1, o, foster.pid, tmp_path / f"{name}.out")
+            if not ok:
+                wrong.append(f"{name}: {why}")
+            if e == "stdout":
+                ok, why = same_open_file(pid, 1, pid, 2), "fd 2 is not a copy of fd 1"
+            else:
+                ok, why = check_slot(pid, 2, e, foster.pid, tmp_path / f"{name}.err")
+                if ok and e == "prefix" and o == "prefix":
+                    ok, why = not same_open_file(pid, 1, pid, 2), "stdout and stderr share one prefix pipe"
+            if not ok:
+                wrong.append(f"{name}: {why}")
+    assert not wrong, "\n".join(wrong)
+    finish(foster)
+
+
+def test_stderr_follows_inherited_stdout(plain_runner):
+    """What arrives where: stderr = "stdout" with stdout inherited lands on
+    foster's stdout, not its stderr."""
+    foster, _ = start(plain_runner, """
+        [services.both]
+        command = "echo to-stdout; echo to-stderr >&2"
+        stderr = "stdout"
+        restart = "no"
+        """)
+    wait_log(foster, state_logged("both", "exited"))
+    finish(foster)
+    assert "to-stdout\nto-stderr\n" in foster.stdout()
+    assert "to-stderr" not in foster.stderr()
