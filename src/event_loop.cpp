@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "contained.hpp"
+
 namespace foster {
 
 namespace {
@@ -52,7 +54,7 @@ void TimerQueue::run_due() {
     while (!by_deadline_.empty() && by_deadline_.begin()->first.first <= now) {
         auto node = by_deadline_.extract(by_deadline_.begin());
         deadline_of_.erase(node.key().second);
-        node.mapped()();
+        run_contained("a timer", node.mapped());
     }
     rearm();
 }
@@ -98,8 +100,10 @@ void EventLoop::run_once() {
         // unwatched this one.
         const auto it = watches_.find(events[i].data.u64);
         if (it == watches_.end()) continue;
-        Handler handler = it->second.handler;  // survives an unwatch from inside
-        handler(events[i].events);
+        run_contained("an event handler", [&] {
+            Handler handler = it->second.handler;  // survives an unwatch from inside
+            handler(events[i].events);
+        });
     }
 }
 

@@ -81,7 +81,7 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     if (listen_pid_index < storage.env_strings.size())
         storage.listen_pid_digits = storage.env_strings[listen_pid_index].data() + std::strlen("LISTEN_PID=");
 
-    storage.candidates = executable_candidates(request.argv.at(0), request.envp);
+    storage.candidates = executable_candidates(request.argv.front(), request.envp);  // spawn() checked: not empty
     for (const auto& c : storage.candidates) storage.candidate_ptrs.push_back(c.c_str());
     storage.candidate_ptrs.push_back(nullptr);
 
@@ -155,6 +155,9 @@ std::vector<std::string> executable_candidates(const std::string& name, const st
 }
 
 SpawnResult spawn(const SpawnRequest& request) {
+    // The config and the command line refuse an empty command; should one
+    // arrive anyway it is an exec failure, not an exception on the loop.
+    if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
     int ends[2];
     if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Pipe report{Fd{ends[0]}, Fd{ends[1]}};

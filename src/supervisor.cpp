@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <set>
 
+#include "contained.hpp"
 #include "log.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
@@ -99,8 +100,8 @@ int Supervisor::run() {
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
     settle();
     while (phase_ != Phase::done) {
-        loop_.run_once();
-        settle();
+        loop_.run_once();  // each handler runs contained (contained.hpp)
+        run_contained("settling the services", [this] { settle(); });
     }
     for (auto& s : services_) drop_output_pipes(*s);
     control_.reset();
