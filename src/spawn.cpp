@@ -28,17 +28,22 @@ namespace {
 constexpr std::size_t child_stack_size = 64 * 1024;
 
 // One stack for every child: a child runs on it only while we are suspended
-// (CLONE_VFORK), so it is never in use twice. Mapped once, with a guard page
-// below it so an overflow faults instead of corrupting our heap.
+// (CLONE_VFORK), so it is never in use twice. Mapped on first use, with a
+// guard page below it so an overflow faults instead of corrupting our heap.
+// A failure is not remembered: memory may be short now and not at the next
+// spawn, so the next one tries again.
 char* child_stack_top() {
-    static char* top = [] {
-        const std::size_t guard = 4096;
-        void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (base == MAP_FAILED) return static_cast<char*>(nullptr);
-        mprotect(base, guard, PROT_NONE);
-        return static_cast<char*>(base) + guard + child_stack_size;
-    }();
+    static char* top = nullptr;
+    if (top != nullptr) return top;
+    const std::size_t guard = 4096;
+    void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    if (mprotect(base, guard, PROT_NONE) != 0) {  // no stack without its guard
+        munmap(base, child_stack_size + guard);
+        return nullptr;
+    }
+    top = static_cast<char*>(base) + guard + child_stack_size;
     return top;
 }
 
@@ -163,7 +168,7 @@ SpawnResult spawn(const SpawnRequest& request) {
     Pipe report{Fd{ends[0]}, Fd{ends[1]}};
 
     char* stack = child_stack_top();
-    if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, ENOMEM, -1}};
+    if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
 
     PlanStorage storage;
     ChildPlan plan = make_plan(request, storage, report.write_end.get());

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cerrno>
 #include <set>
+#include <system_error>
 
 #include "contained.hpp"
 #include "log.hpp"
@@ -46,6 +47,9 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
       dev_null_(::open("/dev/null", O_RDWR | O_CLOEXEC)),
       base_environment_(service_environment(inheritance.environment)),
       leftovers_(loop_, inheritance.pid == 1) {
+    // Without it, `null` outputs and every service's stdin would silently
+    // be foster's own descriptors: refuse to start instead.
+    if (!dev_null_) throw std::system_error(errno, std::generic_category(), "cannot open /dev/null");
     if (!options.program.empty()) program_.emplace(options, inheritance);
     adopt(std::move(config));
 }

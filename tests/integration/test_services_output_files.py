@@ -209,3 +209,19 @@ def test_stderr_follows_inherited_stdout(plain_runner):
     finish(foster)
     assert "to-stdout\nto-stderr\n" in foster.stdout()
     assert "to-stderr" not in foster.stderr()
+
+
+def test_missing_dev_null_is_a_clear_error_at_start(plain_runner):
+    """Without /dev/null (an empty /dev in a mount namespace of its own)
+    foster refuses to start, rather than giving services its own fds."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a mount namespace")
+    wrapper = ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+               'mount -t tmpfs none /dev && exec "$@"', "sh"]
+    foster, _ = start(plain_runner, """
+        [services.quiet]
+        command = ["/bin/sleep", "1000"]
+        stdout = "null"
+        """, wrapper=wrapper)
+    assert foster.wait() == 1, foster.stderr()
+    assert "cannot open /dev/null: No such file or directory" in foster.stderr()
