@@ -50,6 +50,8 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
     // Without it, `null` outputs and every service's stdin would silently
     // be foster's own descriptors: refuse to start instead.
     if (!dev_null_) throw std::system_error(errno, std::generic_category(), "cannot open /dev/null");
+    stdout_writer_.attach(loop_);
+    stderr_writer_.attach(loop_);
     if (!options.program.empty()) program_.emplace(options, inheritance);
     adopt(std::move(config));
 }
@@ -108,6 +110,10 @@ int Supervisor::run() {
         run_contained("settling the services", [this] { settle(); });
     }
     for (auto& s : services_) drop_output_pipes(*s);
+    // The last lines get a moment to go out; a reader that is stuck keeps
+    // them, not foster.
+    stdout_writer_.finish(std::chrono::seconds(1));
+    stderr_writer_.finish(std::chrono::seconds(1));
     control_.reset();
     return exit_code();
 }
@@ -385,7 +391,7 @@ void Supervisor::stop_probe(Service& s) {
 
 void Supervisor::ensure_output_pipes(Service& s) {
     auto ensure = [this](bool wanted, std::unique_ptr<PrefixPipe>& pipe, EventLoop::Token& token,
-                         const std::string& name, int destination) {
+                         const std::string& name, NonblockingWriter& destination) {
         if (!wanted) {
             if (pipe) {
                 pipe->flush_partial();
@@ -405,9 +411,9 @@ void Supervisor::ensure_output_pipes(Service& s) {
         pipe = std::move(created);
     };
     ensure(s.config.stdout_target.kind == OutputTarget::Kind::prefix, s.stdout_pipe, s.stdout_token, s.config.name,
-           STDOUT_FILENO);
+           stdout_writer_);
     ensure(s.config.stderr_target.kind == OutputTarget::Kind::prefix, s.stderr_pipe, s.stderr_token, s.config.name,
-           STDERR_FILENO);
+           stderr_writer_);
 }
 
 void Supervisor::drop_output_pipes(Service& s) {
