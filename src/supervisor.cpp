@@ -89,8 +89,10 @@ void Supervisor::adopt(Config config) {
 }
 
 int Supervisor::run() {
+    // The effective uid, as fosterctl's: it owns the socket, it is what a
+    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
     const std::string socket = control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config_.control_socket,
-                                                    getuid(), std::getenv("XDG_RUNTIME_DIR"));
+                                                    geteuid(), std::getenv("XDG_RUNTIME_DIR"));
     std::string error;
     control_ = ControlServer::open(socket, loop_, *this, error);
     if (!control_) {
