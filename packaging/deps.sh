@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-dev
           python3 python3-pytest util-linux procps bsdutils passwd
           lld                         # links foster with its hot path first (src/hot_path.order)
-          clang libclang-rt-14-dev)   # clang + libFuzzer for the protocol fuzz smoke run
+          systemd                     # systemd-notify: the notify test of a helper process sending READY=1
+          clang libclang-rt-14-dev)   # clang + libFuzzer for the fuzz smoke run
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(tini dumb-init catatonit supervisor s6 runit valgrind)  # valgrind: bench/hot_path.py
 fi
