@@ -75,7 +75,7 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, Even
 }
 
 ControlServer::ControlServer(std::string path, Fd listener, EventLoop& loop, ControlHandler& handler)
-    : path_(std::move(path)), listener_(std::move(listener)), loop_(loop), handler_(handler), own_uid_(getuid()) {
+    : path_(std::move(path)), listener_(std::move(listener)), loop_(loop), handler_(handler), own_uid_(geteuid()) {
     listen_token_ = loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
 }
 

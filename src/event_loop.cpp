@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <system_error>
 
+#include "contained.hpp"
+#include "log.hpp"
+
 namespace foster {
 
 namespace {
@@ -52,7 +55,7 @@ void TimerQueue::run_due() {
     while (!by_deadline_.empty() && by_deadline_.begin()->first.first <= now) {
         auto node = by_deadline_.extract(by_deadline_.begin());
         deadline_of_.erase(node.key().second);
-        node.mapped()();
+        run_contained("a timer", node.mapped());
     }
     rearm();
 }
@@ -61,10 +64,19 @@ void TimerQueue::rearm() {
     itimerspec spec{};  // all zero disarms
     if (!by_deadline_.empty()) {
         spec.it_value = to_timespec(by_deadline_.begin()->first.first);
-        // A zero it_value would disarm: a deadline at the epoch is "now".
-        if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+        // A deadline at or before the clock's epoch is "now": zero would
+        // disarm, and the kernel refuses a negative time.
+        if (spec.it_value.tv_sec < 0 || (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec <= 0))
+            spec.it_value = timespec{0, 1};
     }
-    timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+    if (timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) == 0) return;
+    // A timer that is never armed would stall every deadline (restarts,
+    // stop timeouts, probes) for good: say so, and try again in a second
+    // with a relative timer; run_due() re-arms when it fires.
+    log::error("cannot arm the timer: " + log::errno_text(errno) + "; trying again in 1s");
+    itimerspec retry{};
+    retry.it_value.tv_sec = 1;
+    timerfd_settime(timer_fd_.get(), 0, &retry, nullptr);
 }
 
 EventLoop::EventLoop()
@@ -98,8 +110,10 @@ void EventLoop::run_once() {
         // unwatched this one.
         const auto it = watches_.find(events[i].data.u64);
         if (it == watches_.end()) continue;
-        Handler handler = it->second.handler;  // survives an unwatch from inside
-        handler(events[i].events);
+        run_contained("an event handler", [&] {
+            Handler handler = it->second.handler;  // survives an unwatch from inside
+            handler(events[i].events);
+        });
     }
 }
 

@@ -3,7 +3,9 @@
 // Everything foster reacts to arrives as a readable descriptor: the signalfd,
 // one timerfd for every deadline, sockets and pipes. The loop blocks in
 // epoll_wait with no timeout, so an idle foster makes no system calls at all.
-// Handlers run one at a time, to completion: there is no other thread.
+// Handlers run one at a time, to completion: there is no other thread. An
+// exception escaping a handler or a timer callback is logged and counted
+// (contained.hpp), never propagated: the loop goes on with the next event.
 #pragma once
 
 #include <chrono>

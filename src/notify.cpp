@@ -14,6 +14,9 @@ namespace foster {
 NotifyMessage parse_notify_message(std::string_view text, pid_t sender) {
     NotifyMessage m;
     m.sender = sender;
+    // As systemd: a datagram with a NUL in it is not a message at all (a C
+    // reader would see a different one than we do).
+    if (text.find('\0') != std::string_view::npos) return m;
     while (!text.empty()) {
         const auto nl = text.find('\n');
         const std::string_view line = text.substr(0, nl);
@@ -72,6 +75,10 @@ void NotifySocket::drain(const std::function<void(const NotifyMessage&)>& delive
             if (errno == EINTR) continue;
             return;  // EAGAIN: drained
         }
+        // Longer than any real message (systemd's limit too): its end was cut
+        // off, so what is left is not what was sent. Its descriptors are
+        // still closed below.
+        const bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
         const ucred* cred = nullptr;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
@@ -86,7 +93,7 @@ void NotifySocket::drain(const std::function<void(const NotifyMessage&)>& delive
                 }
             }
         }
-        if (cred == nullptr || cred->pid <= 0) continue;
+        if (cred == nullptr || cred->pid <= 0 || truncated) continue;
         deliver(parse_notify_message(std::string_view(data, static_cast<std::size_t>(n)), cred->pid));
     }
 }

@@ -26,7 +26,9 @@ struct NotifyMessage {
     std::optional<std::string> status;  // STATUS=...
 };
 
-// Parses one datagram: newline-separated VAR=VALUE assignments.
+// Parses one datagram: newline-separated VAR=VALUE assignments, the last
+// assignment of a variable winning; unknown ones and lines without '=' are
+// ignored. A datagram with a NUL byte in it is ignored whole (as systemd does).
 NotifyMessage parse_notify_message(std::string_view text, pid_t sender);
 
 class NotifySocket {

@@ -13,15 +13,6 @@ namespace {
 // printing without newlines cannot make foster's buffer grow without bound.
 constexpr std::size_t max_line = 16 * 1024;
 
-void write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // the reader is gone: the output is lost, the service is not
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
 }  // namespace
 
 std::string prefixed_line(std::string_view prefix, std::string_view line) {
@@ -33,8 +24,8 @@ std::string prefixed_line(std::string_view prefix, std::string_view line) {
     return out;
 }
 
-PrefixPipe::PrefixPipe(std::string name, int destination_fd)
-    : prefix_(std::move(name) + " | "), destination_fd_(destination_fd) {
+PrefixPipe::PrefixPipe(std::string name, NonblockingWriter& destination)
+    : name_(std::move(name)), prefix_(name_ + " | "), destination_(destination) {
     int ends[2];
     if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return;
     read_end_.reset(ends[0]);
@@ -44,7 +35,7 @@ PrefixPipe::PrefixPipe(std::string name, int destination_fd)
     fcntl(write_end_.get(), F_SETFL, 0);
 }
 
-void PrefixPipe::emit(std::string_view line) { write_all(destination_fd_, prefixed_line(prefix_, line)); }
+void PrefixPipe::emit(std::string_view line) { destination_.write_lines(name_, prefixed_line(prefix_, line)); }
 
 void PrefixPipe::drain() {
     char buf[16 * 1024];
@@ -64,7 +55,7 @@ void PrefixPipe::drain() {
             out += prefixed_line(prefix_, std::string_view(pending_).substr(0, max_line));
             pending_.erase(0, max_line);
         }
-        write_all(destination_fd_, out);
+        destination_.write_lines(name_, out);
     }
 }
 

@@ -5,20 +5,23 @@
 // kept across restarts, so a line written just before a crash is read after
 // it, never lost with a closed pipe. foster holds both ends, so the read end
 // never sees EOF; a partial line is flushed when the run ends and at exit.
-// Each output line is written with one write(2), so lines from different
-// services never interleave mid-line.
+// Lines go to foster's stdout or stderr through a NonblockingWriter shared by
+// every prefix service of that destination: foster is their only writer, so
+// lines from different services never interleave mid-line, and a destination
+// that does not take them never blocks foster (nonblocking_writer.hpp).
 #pragma once
 
 #include <string>
 
 #include "fd.hpp"
+#include "nonblocking_writer.hpp"
 
 namespace foster {
 
 class PrefixPipe {
 public:
     // Returns an invalid PrefixPipe (check valid()) if pipe2 fails.
-    PrefixPipe(std::string name, int destination_fd);
+    PrefixPipe(std::string name, NonblockingWriter& destination);
 
     [[nodiscard]] bool valid() const { return read_end_.valid(); }
     [[nodiscard]] int read_fd() const { return read_end_.get(); }
@@ -32,8 +35,9 @@ public:
 private:
     void emit(std::string_view line);
 
+    std::string name_;
     std::string prefix_;  // "NAME | "
-    int destination_fd_;
+    NonblockingWriter& destination_;
     Fd read_end_;
     Fd write_end_;
     std::string pending_;  // an incomplete line

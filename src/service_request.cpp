@@ -34,6 +34,9 @@ SpawnRequest service_spawn_request(const ServiceConfig& config, const std::vecto
     r.stdio[0].source = stdio.in;
     r.stdio[1].source = stdio.out;
     r.stdio[2].source = stdio.err;
+    r.stdio[1].open_path = stdio.out_path;
+    r.stdio[2].open_path = stdio.err_path;
+    r.stdio[2].copy_of_stdout = stdio.err_copies_out;
     r.working_directory = config.working_directory;
     r.umask = config.umask;
     if (config.credentials) r.ids = SpawnRequest::Ids{config.credentials->uid, config.credentials->gid, config.credentials->groups};

@@ -21,6 +21,10 @@ struct ServiceStdio {
     int in = -1;   // -1: foster's own
     int out = -1;
     int err = -1;
+    // Files the child opens as the service's user (they win over out/err).
+    std::string out_path{};
+    std::string err_path{};
+    bool err_copies_out = false;  // stderr = "stdout": wherever stdout ended up
 };
 
 // `base_environment` is already stripped of foster's systemd variables

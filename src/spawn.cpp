@@ -29,17 +29,22 @@ namespace {
 constexpr std::size_t child_stack_size = 64 * 1024;
 
 // One stack for every child: a child runs on it only while we are suspended
-// (CLONE_VFORK), so it is never in use twice. Mapped once, with a guard page
-// below it so an overflow faults instead of corrupting our heap.
+// (CLONE_VFORK), so it is never in use twice. Mapped on first use, with a
+// guard page below it so an overflow faults instead of corrupting our heap.
+// A failure is not remembered: memory may be short now and not at the next
+// spawn, so the next one tries again.
 char* child_stack_top() {
-    static char* top = [] {
-        const std::size_t guard = 4096;
-        void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (base == MAP_FAILED) return static_cast<char*>(nullptr);
-        mprotect(base, guard, PROT_NONE);
-        return static_cast<char*>(base) + guard + child_stack_size;
-    }();
+    static char* top = nullptr;
+    if (top != nullptr) return top;
+    const std::size_t guard = 4096;
+    void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    if (mprotect(base, guard, PROT_NONE) != 0) {  // no stack without its guard
+        munmap(base, child_stack_size + guard);
+        return nullptr;
+    }
+    top = static_cast<char*>(base) + guard + child_stack_size;
     return top;
 }
 
@@ -83,7 +88,7 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     if (listen_pid_index < storage.env_strings.size())
         storage.listen_pid_digits = storage.env_strings[listen_pid_index].data() + std::strlen("LISTEN_PID=");
 
-    storage.candidates = executable_candidates(request.argv.at(0), request.envp);
+    storage.candidates = executable_candidates(request.argv.front(), request.envp);  // spawn() checked: not empty
     for (const auto& c : storage.candidates) storage.candidate_ptrs.push_back(c.c_str());
     storage.candidate_ptrs.push_back(nullptr);
 
@@ -107,7 +112,12 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     plan.ignore = request.ignore;
     plan.keep_fds = storage.keep_fds.data();
     plan.keep_fd_count = static_cast<int>(storage.keep_fds.size());
-    for (int slot = 0; slot < 3; ++slot) plan.stdio_source[slot] = request.stdio[static_cast<std::size_t>(slot)].source;
+    for (int slot = 0; slot < 3; ++slot) {
+        const StdioSlot& s = request.stdio[static_cast<std::size_t>(slot)];
+        plan.stdio_source[slot] = s.open_path.empty() ? s.source : -1;
+        plan.open_path[slot] = s.open_path.empty() ? nullptr : s.open_path.c_str();
+    }
+    plan.stderr_copies_stdout = request.stdio[2].copy_of_stdout;
     plan.working_directory = request.working_directory ? request.working_directory->c_str() : nullptr;
     plan.set_umask = request.umask.has_value();
     plan.umask_value = request.umask.value_or(0);
@@ -163,6 +173,9 @@ std::vector<std::string> executable_candidates(const std::string& name, const st
 }
 
 SpawnResult spawn(const SpawnRequest& request) {
+    // The config and the command line refuse an empty command; should one
+    // arrive anyway it is an exec failure, not an exception on the loop.
+    if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
     int ends[2];
     if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Pipe report{Fd{ends[0]}, Fd{ends[1]}};
@@ -175,7 +188,7 @@ SpawnResult spawn(const SpawnRequest& request) {
     }
 
     char* stack = child_stack_top();
-    if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, ENOMEM, -1}};
+    if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
 
     PlanStorage storage;
     ChildPlan plan = make_plan(request, storage, report.write_end.get());
@@ -207,11 +220,20 @@ std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
         case SpawnStage::groups: return "cannot set the supplementary groups of '" + program + "'";
         case SpawnStage::gid: return "cannot set the group of '" + program + "'";
         case SpawnStage::uid: return "cannot set the user of '" + program + "'";
+        case SpawnStage::stdout_file: return "cannot open the stdout file of '" + program + "'";
+        case SpawnStage::stderr_file: return "cannot open the stderr file of '" + program + "'";
         case SpawnStage::signals: return "cannot set the signal mask of '" + program + "'";
         case SpawnStage::exec: return "cannot run '" + program + "'";
         case SpawnStage::sockets: return "cannot pass the sockets to '" + program + "'";
     }
     return "cannot run '" + program + "'";
+}
+
+std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request) {
+    const std::string program = request.argv.empty() ? std::string() : request.argv.front();
+    if (stage == SpawnStage::stdout_file) return "cannot open " + request.stdio[1].open_path;
+    if (stage == SpawnStage::stderr_file) return "cannot open " + request.stdio[2].open_path;
+    return describe_spawn_failure(stage, program, request.working_directory.value_or(""));
 }
 
 int exit_status_for_exec_errno(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }

@@ -35,6 +35,8 @@ enum class SpawnStage : int {
     groups,
     gid,
     uid,
+    stdout_file,  // opening `stdout = "/path"`, as the service's user
+    stderr_file,
     signals,
     exec,
     sockets,
@@ -55,6 +57,13 @@ enum class ProcessGroup {
 // What a descriptor slot 0-2 of the child gets.
 struct StdioSlot {
     int source = -1;  // -1: keep what foster has; otherwise dup3'd onto the slot
+    // Non-empty: the child opens this file (append, create, never through a
+    // symlink) after dropping privileges, so it can only reach what the
+    // service's user could, and places it on the slot; `source` is ignored.
+    std::string open_path;
+    // Slot 2 only: a copy of whatever slot 1 ends up with (stderr = "stdout"),
+    // made after the files are opened, so both share one open file.
+    bool copy_of_stdout = false;
 };
 
 struct SpawnRequest {
@@ -108,6 +117,10 @@ struct SpawnResult {
     std::optional<SpawnedChild> child;
     SpawnFailure failure;  // meaningful when !child
 };
+
+// The same, with what the request knows: the program, its working directory
+// and the output files ("cannot open /var/log/x.log").
+std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request);
 
 // Starts the child and returns once it has exec'd or failed. The caller reaps it.
 SpawnResult spawn(const SpawnRequest& request);

@@ -119,6 +119,34 @@ void drop_privileges(const ChildPlan& plan) noexcept {
     if (const long r = sys(SYS_setresuid, plan.uid, plan.uid, plan.uid); r < 0) fail(plan, SpawnStage::uid, r);
 }
 
+// Puts a descriptor the child opened on `slot`, without close-on-exec.
+void place_on_slot(const ChildPlan& plan, long fd, int slot, SpawnStage stage) noexcept {
+    if (fd == slot) {  // foster had the slot closed: clear O_CLOEXEC in place
+        if (const long r = sys(SYS_fcntl, fd, F_SETFD, 0); r < 0) fail(plan, stage, r);
+        return;
+    }
+    if (const long r = sys(SYS_dup3, fd, slot, 0); r < 0) fail(plan, stage, r);
+    sys(SYS_close, fd);
+}
+
+// `stdout = "/path"`: opened here, after drop_privileges, so the service's
+// user (not foster's) decides what can be written, and O_NOFOLLOW refuses a
+// symlink planted in its place. stderr = "stdout" copies slot 1 afterwards,
+// so one open serves both.
+void open_output_files(const ChildPlan& plan) noexcept {
+    constexpr long flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+    for (int slot = 1; slot < 3; ++slot) {
+        if (slot == 2 && plan.stderr_copies_stdout)
+            if (const long r = sys(SYS_dup3, STDOUT_FILENO, STDERR_FILENO, 0); r < 0) fail(plan, SpawnStage::stdio, r);
+        const char* path = plan.open_path[slot];
+        if (path == nullptr) continue;
+        const SpawnStage stage = slot == 1 ? SpawnStage::stdout_file : SpawnStage::stderr_file;
+        const long fd = sys(SYS_openat, AT_FDCWD, arg(path), flags, 0644);
+        if (fd < 0) fail(plan, stage, fd);
+        place_on_slot(plan, fd, slot, stage);
+    }
+}
+
 std::uint64_t to_kernel_set(const sigset_t& set) noexcept {
     std::uint64_t bits = 0;
     for (int sig = 1; sig <= 64; ++sig)
@@ -182,6 +210,7 @@ int run_child(void* raw_plan) noexcept {
     close_other_descriptors(plan);
     set_up_environment(plan);
     drop_privileges(plan);
+    open_output_files(plan);
     write_listen_pid(plan);
     set_up_signals(plan);
     exec_program(plan);

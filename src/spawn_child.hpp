@@ -27,6 +27,8 @@ struct ChildPlan {
     const int* keep_fds;  // sorted ascending
     int keep_fd_count;
     int stdio_source[3];  // -1: keep
+    const char* open_path[3];  // opened after dropping privileges, or nullptr
+    bool stderr_copies_stdout;
     const char* working_directory;  // or nullptr
     bool set_umask;
     mode_t umask_value;

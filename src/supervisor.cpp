@@ -15,7 +15,9 @@
 #include <cstdlib>
 #include <cerrno>
 #include <set>
+#include <system_error>
 
+#include "contained.hpp"
 #include "log.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
@@ -36,11 +38,6 @@ service::ExitStatus machine_status(const ExitStatus& e) {
 
 bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
 
-// Opens a `stdout = "/path"` target: appended to, never truncated or sought.
-Fd open_output_file(const std::string& path) {
-    return Fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)};
-}
-
 }  // namespace
 
 Service::Service(ServiceConfig c) : config(std::move(c)), machine(config.name, policy_of(config)) {}
@@ -53,6 +50,11 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
       dev_null_(::open("/dev/null", O_RDWR | O_CLOEXEC)),
       base_environment_(service_environment(inheritance.environment)),
       leftovers_(loop_, inheritance.pid == 1) {
+    // Without it, `null` outputs and every service's stdin would silently
+    // be foster's own descriptors: refuse to start instead.
+    if (!dev_null_) throw std::system_error(errno, std::generic_category(), "cannot open /dev/null");
+    stdout_writer_.attach(loop_);
+    stderr_writer_.attach(loop_);
     if (!options.program.empty()) {
         // foster is the unit's main process and speaks to systemd for the
         // whole "both" mode; PROGRAM notifying too would claim readiness twice
@@ -147,8 +149,10 @@ void Supervisor::adopt(Config config) {
 }
 
 int Supervisor::run() {
+    // The effective uid, as fosterctl's: it owns the socket, it is what a
+    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
     const std::string socket = control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config_.control_socket,
-                                                    getuid(), std::getenv("XDG_RUNTIME_DIR"));
+                                                    geteuid(), std::getenv("XDG_RUNTIME_DIR"));
     std::string error;
     control_ = ControlServer::open(socket, loop_, *this, error);
     if (!control_) {
@@ -165,10 +169,14 @@ int Supervisor::run() {
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
     settle();
     while (phase_ != Phase::done) {
-        loop_.run_once();
-        settle();
+        loop_.run_once();  // each handler runs contained (contained.hpp)
+        run_contained("settling the services", [this] { settle(); });
     }
     for (auto& s : services_) drop_output_pipes(*s);
+    // The last lines get a moment to go out; a reader that is stuck keeps
+    // them, not foster.
+    stdout_writer_.finish(std::chrono::seconds(1));
+    stderr_writer_.finish(std::chrono::seconds(1));
     control_.reset();
     return exit_code();
 }
@@ -317,21 +325,8 @@ void Supervisor::spawn_service(Service& s) {
     const log::About about(s.config.name);
     const TimePoint now = Clock::now();
     ensure_output_pipes(s);
-    // `stdout = "/path"` files are opened for each run (so a rotated log is
-    // picked up) and closed here once the child has its copy.
-    Fd out_file, err_file;
-    for (auto [target, file] : {std::pair{&s.config.stdout_target, &out_file}, {&s.config.stderr_target, &err_file}}) {
-        if (target->kind != OutputTarget::Kind::file) continue;
-        *file = open_output_file(target->path);
-        if (!*file) {
-            const int error = errno;
-            log::error(s.config.name + ": cannot open " + target->path + ": " + log::errno_text(error));
-            handle(s, s.machine.spawn_failed(now, error));
-            return;
-        }
-    }
-    // `journal`: a stream of its own to journald, opened for each run like a
-    // file; without journald the service still starts, with foster's fd.
+    // `journal`: a stream of its own to journald, opened for each run; without
+    // journald the service still starts, with foster's descriptor.
     Fd out_journal, err_journal;
     for (auto [target, stream] : {std::pair{&s.config.stdout_target, &out_journal}, {&s.config.stderr_target, &err_journal}}) {
         if (target->kind != OutputTarget::Kind::journal) continue;
@@ -341,20 +336,25 @@ void Supervisor::spawn_service(Service& s) {
                        (systemd::available() ? log::errno_text(errno) : systemd::unavailable_reason()) +
                        "); its output goes to foster's own instead");
     }
-    ServiceStdio stdio{dev_null_.get(), -1, -1};
-    auto target_fd = [&](const OutputTarget& t, const Fd& file, const Fd& journal, const PrefixPipe* pipe) -> int {
+    ServiceStdio stdio{.in = dev_null_.get()};
+    auto target_fd = [&](const OutputTarget& t, const Fd& journal, const PrefixPipe* pipe) -> int {
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
             case OutputTarget::Kind::null: return dev_null_.get();
             case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
-            case OutputTarget::Kind::file: return file.get();
+            case OutputTarget::Kind::file: return -1;            // stdio.*_path: opened by the child
             case OutputTarget::Kind::journal: return journal.valid() ? journal.get() : -1;
-            case OutputTarget::Kind::same_as_stdout: return stdio.out;
+            case OutputTarget::Kind::same_as_stdout: return -1;  // stdio.err_copies_out
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_file, out_journal, s.stdout_pipe.get());
-    stdio.err = target_fd(s.config.stderr_target, err_file, err_journal, s.stderr_pipe.get());
+    stdio.out = target_fd(s.config.stdout_target, out_journal, s.stdout_pipe.get());
+    stdio.err = target_fd(s.config.stderr_target, err_journal, s.stderr_pipe.get());
+    // `stdout = "/path"` files are opened by the child for each run (so a
+    // rotated log is picked up), as the service's user.
+    if (s.config.stdout_target.kind == OutputTarget::Kind::file) stdio.out_path = s.config.stdout_target.path;
+    if (s.config.stderr_target.kind == OutputTarget::Kind::file) stdio.err_path = s.config.stderr_target.path;
+    stdio.err_copies_out = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout;
     s.ready = false;
     if (const int error = reopen_sockets(s); error != 0) {
         handle(s, s.machine.spawn_failed(now, error));
@@ -365,8 +365,8 @@ void Supervisor::spawn_service(Service& s) {
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, s.config.argv.front(), "") +
-                   ": " + log::errno_text(result.failure.error));
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
+                   log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
@@ -376,10 +376,8 @@ void Supervisor::spawn_service(Service& s) {
         s.pidfd = std::move(result.child->pidfd);
         handle(s, s.machine.exec_succeeded(now));
     } else {
-        log::error(s.config.name + ": " +
-                   describe_spawn_failure(result.failure.stage, s.config.argv.front(),
-                                          s.config.working_directory.value_or("")) +
-                   ": " + log::errno_text(result.failure.error));
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
+                   log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
 }
@@ -418,7 +416,7 @@ void Supervisor::schedule_probe(Service& s, TimePoint when) {
 void Supervisor::run_probe(Service& s) {
     const log::About about(s.config.name);
     const HealthCheck& check = *s.config.healthcheck;
-    const ServiceStdio quiet{dev_null_.get(), dev_null_.get(), dev_null_.get()};
+    const ServiceStdio quiet{.in = dev_null_.get(), .out = dev_null_.get(), .err = dev_null_.get()};
     SpawnResult result = spawn(request_for(s, check.argv, quiet));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (!result.child) {
@@ -477,7 +475,7 @@ void Supervisor::stop_probe(Service& s) {
 
 void Supervisor::ensure_output_pipes(Service& s) {
     auto ensure = [this](bool wanted, std::unique_ptr<PrefixPipe>& pipe, EventLoop::Token& token,
-                         const std::string& name, int destination) {
+                         const std::string& name, NonblockingWriter& destination) {
         if (!wanted) {
             if (pipe) {
                 pipe->flush_partial();
@@ -497,9 +495,9 @@ void Supervisor::ensure_output_pipes(Service& s) {
         pipe = std::move(created);
     };
     ensure(s.config.stdout_target.kind == OutputTarget::Kind::prefix, s.stdout_pipe, s.stdout_token, s.config.name,
-           STDOUT_FILENO);
+           stdout_writer_);
     ensure(s.config.stderr_target.kind == OutputTarget::Kind::prefix, s.stderr_pipe, s.stderr_token, s.config.name,
-           STDERR_FILENO);
+           stderr_writer_);
 }
 
 void Supervisor::drop_output_pipes(Service& s) {

@@ -9,6 +9,8 @@
 // shutdown — are looked at once after every batch of events, in settle().
 #pragma once
 
+#include <unistd.h>
+
 #include <memory>
 #include <optional>
 #include <set>
@@ -145,6 +147,9 @@ private:
     Config config_;
     Fd signal_fd_;
     EventLoop loop_;
+    // Where prefix lines go: foster's stdout and stderr, never blocking the loop.
+    NonblockingWriter stdout_writer_{STDOUT_FILENO};
+    NonblockingWriter stderr_writer_{STDERR_FILENO};
     Fd dev_null_;
     std::vector<std::string> base_environment_;
     std::vector<std::unique_ptr<Service>> services_;  // in start order

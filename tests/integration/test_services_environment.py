@@ -4,7 +4,10 @@ plus `environment`, umask, working_directory, user/group."""
 import os
 import pwd
 import grp
+import shutil
 import signal
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -82,8 +85,9 @@ def status_of(text):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
-    """The service writes through descriptors foster opened (stdout = a file),
-    since `nobody` cannot reach the test's directory."""
+    """The service reports through its stdout file, which it opens itself
+    as `nobody` (after dropping privileges): so the files are in a directory
+    of nobody's, outside the test's directory (which nobody cannot reach)."""
     try:
         nobody = pwd.getpwnam("nobody")
         daemon = grp.getgrnam("daemon").gr_gid
@@ -92,8 +96,18 @@ def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
     groups = sorted(os.getgrouplist("nobody", nobody.pw_gid))
     wd = tmp_path / "wd"
     wd.mkdir()
-    status_file = tmp_path / "status"
-    cwd_file = tmp_path / "cwd"
+    out_dir = Path(tempfile.mkdtemp(prefix="foster-env-", dir="/tmp"))
+    out_dir.chmod(0o755)
+    os.chown(out_dir, nobody.pw_uid, nobody.pw_gid)
+    try:
+        check_ids_umask_and_cwd(plain_runner, wd, out_dir, nobody, daemon, groups)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def check_ids_umask_and_cwd(plain_runner, wd, out_dir, nobody, daemon, groups):
+    status_file = out_dir / "status"
+    cwd_file = out_dir / "cwd"
     foster, _ = start(plain_runner, f"""
         [services.status]
         command = ["cat", "/proc/self/status"]
@@ -114,7 +128,7 @@ def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
         command = ["cat", "/proc/self/status"]
         user = "nobody"
         group = "daemon"
-        stdout = {q(tmp_path / "grouped")}
+        stdout = {q(out_dir / "grouped")}
         restart = "no"
         """)
     for name in ("status", "cwd", "grouped"):
@@ -126,7 +140,7 @@ def test_umask_working_directory_and_user_are_applied(plain_runner, tmp_path):
     assert sorted(int(g) for g in st["Groups"]) == groups, st["Groups"]
     assert st["Umask"] == ["0027"], st["Umask"]
     assert read_text(str(cwd_file)) == f"{wd}\n"
-    gst = status_of(read_text(str(tmp_path / "grouped")))
+    gst = status_of(read_text(str(out_dir / "grouped")))
     assert gst["Uid"] == [uid] * 4
     assert gst["Gid"] == [str(daemon)] * 4, gst["Gid"]
     assert daemon in [int(g) for g in gst["Groups"]], gst["Groups"]

@@ -1,0 +1,48 @@
+"""foster and fosterctl pick the default control socket by the same uid, the
+effective one: it owns the socket, it is what SO_PEERCRED reports of a
+client, and it decides whether /run is writable. Checked with both started
+with real uid root and effective uid nobody (the two differ)."""
+import os
+import pwd
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ctl_helpers import BASE_ENV, ctl
+from helpers import PROMPT, wait_until
+
+
+def test_default_socket_follows_the_effective_uid(plain_runner):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run with real and effective uids apart")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no `nobody` account")
+    runtime = Path(tempfile.mkdtemp(prefix="foster-xdg-", dir="/tmp"))
+    try:
+        os.chown(runtime, nobody.pw_uid, nobody.pw_gid)
+        config = runtime / "foster.toml"
+        config.write_text('[services.idle]\ncommand = ["/bin/sleep", "1000"]\nstop_timeout = "2s"\n')
+        config.chmod(0o644)
+        env = {k: v for k, v in BASE_ENV.items() if k not in ("XDG_RUNTIME_DIR",)}
+        env["XDG_RUNTIME_DIR"] = str(runtime)
+
+        def as_nobody():
+            os.setresuid(0, nobody.pw_uid, nobody.pw_uid)
+
+        foster = plain_runner.start(["-c", str(config)], env=env, preexec=as_nobody)
+        sock = runtime / "foster.sock"
+        wait_until(lambda: sock.exists() or not foster.running(), PROMPT,
+                   what="foster's socket in $XDG_RUNTIME_DIR")
+        assert sock.exists(), f"no socket at {sock}: {foster.stderr()[-1000:]!r}"
+        r = ctl(None, "status", env=env, preexec_fn=as_nobody)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        assert "idle" in r.stdout
+        foster.send(signal.SIGTERM)
+        assert foster.wait() == 0, foster.stderr()[-1000:]
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
