@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstdlib>
 #include <string>
+
+#include "log.hpp"
 
 namespace foster::full_build {
 
@@ -25,18 +26,6 @@ bool is_executable_file(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected; it only
-// describes our stderr if fd 2 is still that very stream (as in log.cpp).
-bool stderr_is_journal() {
-    const char* stream = std::getenv("JOURNAL_STREAM");
-    if (stream == nullptr) return false;
-    struct stat st {};
-    if (::fstat(STDERR_FILENO, &st) != 0) return false;
-    return std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
-               std::to_string(static_cast<unsigned long long>(st.st_ino)) ==
-           stream;
-}
-
 }  // namespace
 
 std::vector<std::string> candidates(const std::string& dir) {
@@ -51,7 +40,7 @@ std::vector<std::string> candidates(const std::string& dir) {
 
 bool wanted(const Options& options) {
     if (options.show_help || options.show_version || options.check_only) return false;
-    return options.config_path.has_value() || stderr_is_journal();
+    return options.config_path.has_value() || log::stderr_is_the_journal();
 }
 
 std::string find() {

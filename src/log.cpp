@@ -24,19 +24,6 @@ std::string_view current_service;
 enum class JournalRoute { undecided, native, prefixed };
 JournalRoute journal_route = JournalRoute::undecided;
 
-// JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected; it only
-// describes our stderr if fd 2 is still that very stream.
-bool detect_journal() {
-    const char* stream = std::getenv("JOURNAL_STREAM");
-    if (stream == nullptr) return false;
-    struct stat st {};
-    if (fstat(STDERR_FILENO, &st) != 0) return false;
-    const std::string expected =
-        std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
-        std::to_string(static_cast<unsigned long long>(st.st_ino));
-    return expected == stream;
-}
-
 void write_all(const std::string& line) {
     const char* p = line.data();
     std::size_t left = line.size();
@@ -83,7 +70,18 @@ void emit(int priority, std::string_view message) {
 
 void init(Level level) {
     current_level = level;
-    stderr_is_journal = detect_journal();
+    stderr_is_journal = stderr_is_the_journal();
+}
+
+bool stderr_is_the_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) return false;
+    struct stat st {};
+    if (fstat(STDERR_FILENO, &st) != 0) return false;
+    const std::string expected =
+        std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+        std::to_string(static_cast<unsigned long long>(st.st_ino));
+    return expected == stream;
 }
 
 Level level() { return current_level; }

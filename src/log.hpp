@@ -20,6 +20,10 @@ enum class Level { quiet, normal, verbose };
 
 // Chooses the verbosity and looks once whether stderr is the journal.
 void init(Level level);
+
+// Whether fd 2 is the journal stream systemd connected: JOURNAL_STREAM is
+// "DEVICE:INODE" of that stream, and fd 2 must still be that very stream.
+bool stderr_is_the_journal();
 Level level();
 
 // Errors that make foster exit: shown even with -q.
