@@ -44,6 +44,7 @@
 
 #include "accounts.hpp"
 #include "dependency_graph.hpp"
+#include "env_file.hpp"
 #include "fd.hpp"
 #include "log.hpp"
 #include "signal_names.hpp"
@@ -196,6 +197,23 @@ std::optional<std::string> read_string(const Scope& scope, std::string_view key,
     return s->get();
 }
 
+// `${VAR}`, `${VAR:-default}` and `$$` expanded from foster's environment;
+// an error points at the string that holds the reference.
+std::optional<std::string> expand(const Scope& scope, std::string_view key, const toml::node& at,
+                                  std::string_view text) {
+    Expansion expanded = expand_variables(text, foster_environment);
+    if (!expanded.error) return std::move(expanded.text);
+    scope.error(at, quoted(key) + ": " + printable(*expanded.error));
+    return std::nullopt;
+}
+
+std::optional<std::string> read_expanded_string(const Scope& scope, std::string_view key,
+                                                const toml::node& value) {
+    const auto text = read_string(scope, key, value);
+    if (!text) return std::nullopt;
+    return expand(scope, key, value, *text);
+}
+
 std::optional<bool> read_bool(const Scope& scope, std::string_view key, const toml::node& value) {
     if (const auto* b = value.as_boolean()) return b->get();
     scope.error(value, wrong_type(key, "true or false", value));
@@ -298,7 +316,7 @@ std::optional<Enum> read_choice(const Scope& scope, std::string_view key, const 
 std::optional<std::vector<std::string>> read_command(const Scope& scope, std::string_view key,
                                                      const toml::node& value) {
     if (value.is_string()) {
-        const auto text = read_string(scope, key, value);
+        const auto text = read_expanded_string(scope, key, value);
         if (!text) return std::nullopt;
         if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
             scope.error(value, quoted(key) + " must not be empty");
@@ -326,8 +344,10 @@ std::optional<std::vector<std::string>> read_command(const Scope& scope, std::st
         } else if (has_nul(s->get())) {
             scope.error(element, quoted(key) + " must not contain NUL characters");
             ok = false;
+        } else if (auto expanded = expand(scope, key, element, s->get())) {
+            argv.push_back(std::move(*expanded));
         } else {
-            argv.push_back(s->get());
+            ok = false;
         }
     }
     if (ok && argv.front().empty()) {
@@ -339,8 +359,8 @@ std::optional<std::vector<std::string>> read_command(const Scope& scope, std::st
 }
 
 std::optional<std::string> read_absolute_path(const Scope& scope, std::string_view key,
-                                              const toml::node& value) {
-    auto path = read_string(scope, key, value);
+                                              const toml::node& value, bool expand_variables = false) {
+    auto path = expand_variables ? read_expanded_string(scope, key, value) : read_string(scope, key, value);
     if (path && (path->empty() || path->front() != '/')) {
         scope.error(value, quoted(key) + " must be an absolute path, not " + value_text(*path));
         return std::nullopt;
@@ -487,7 +507,7 @@ std::optional<mode_t> read_umask(const Scope& scope, std::string_view key, const
 
 std::optional<OutputTarget> read_output(const Scope& scope, std::string_view key,
                                         const toml::node& value) {
-    const auto text = read_string(scope, key, value);
+    const auto text = read_expanded_string(scope, key, value);
     if (!text) return std::nullopt;
     using Kind = OutputTarget::Kind;
     if (*text == "inherit") return OutputTarget{Kind::inherit, {}};
@@ -520,7 +540,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_environment
             ok = false;
             continue;
         }
-        auto text = read_string(scope, std::string(key) + "." + name, *name_value);
+        auto text = read_expanded_string(scope, std::string(key) + "." + name, *name_value);
         if (text)
             environment.emplace_back(name, std::move(*text));
         else
@@ -607,6 +627,7 @@ struct ServiceReader {
     bool restart_delay_max_given = false;
     std::optional<AccountSpec> user, group;
     bool account_error = false;  // a bad user/group value, already reported
+    EnvironmentList file_environment;  // from `environment_file`, applied before `environment`
 };
 
 using KeyHandler = void (*)(ServiceReader&, std::string_view key, const toml::node& value);
@@ -631,6 +652,8 @@ constexpr Choice<OnFatal> on_fatal_choices[] = {{"ignore", OnFatal::ignore},
 
 std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view key,
                                             const toml::node& value);
+std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::string_view key,
+                                                      const toml::node& value);
 
 // What each key of a service table means. A key not listed is an error.
 constexpr KeyRule service_keys[] = {
@@ -704,9 +727,13 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.environment, read_environment(r.scope, key, value));
      }},
+    {"environment_file",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.file_environment, read_environment_files(r.scope, key, value));
+     }},
     {"working_directory",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto path = read_absolute_path(r.scope, key, value))
+         if (auto path = read_absolute_path(r.scope, key, value, true))
              r.draft.config.working_directory = std::move(path);
      }},
     {"user",
@@ -780,9 +807,66 @@ std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view
     return check;
 }
 
+std::optional<std::string> read_file(const std::string& path, std::string& failure);
+
+// One `environment_file` entry: read now, so a reload sees a changed file as
+// a changed `environment` and restarts the service.
+bool read_environment_file(const Scope& scope, std::string_view key, const toml::node& at,
+                           std::string_view entry, EnvironmentList& into) {
+    const bool optional = !entry.empty() && entry.front() == '-';
+    const std::string path(optional ? entry.substr(1) : entry);
+    if (path.empty() || path.front() != '/') {
+        scope.error(at, quoted(key) + " entries must be absolute paths (with a leading '-' when the "
+                                      "file may be missing), not " + value_text(entry));
+        return false;
+    }
+    std::string failure;
+    const auto text = read_file(path, failure);
+    if (!text) {
+        if (optional && errno == ENOENT) return true;
+        scope.error(at, quoted(key) + ": cannot read " + printable(path) + ": " + failure);
+        return false;
+    }
+    EnvFileResult parsed = parse_environment_file(*text);
+    if (parsed.error) {
+        scope.error(at, quoted(key) + ": " + printable(path) + ":" + std::to_string(parsed.error->line) + ":" +
+                            std::to_string(parsed.error->column) + ": " + printable(parsed.error->message));
+        return false;
+    }
+    for (auto& [name, variable] : parsed.variables) set_variable(into, name, std::move(variable));
+    return true;
+}
+
+// A path or an array of paths, read in order (a later file overrides an earlier one).
+std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::string_view key,
+                                                      const toml::node& value) {
+    EnvironmentList environment;
+    if (value.is_string()) {
+        const auto entry = read_string(scope, key, value);
+        if (!entry || !read_environment_file(scope, key, value, *entry, environment)) return std::nullopt;
+        return environment;
+    }
+    const auto* array = value.as_array();
+    if (array == nullptr) {
+        scope.error(value, wrong_type(key, "an array of file paths", value));
+        return std::nullopt;
+    }
+    bool ok = true;
+    for (const auto& element : *array) {
+        const auto entry = read_string(scope, std::string(key) + " entries", element);
+        ok = entry && read_environment_file(scope, key, element, *entry, environment) && ok;
+    }
+    if (!ok) return std::nullopt;
+    return environment;
+}
+
 // Checks that concern several keys of one service.
 void finish_service(ServiceReader& r, const toml::table& table) {
     ServiceConfig& config = r.draft.config;
+    if (!r.file_environment.empty()) {
+        for (auto& [name, value] : config.environment) set_variable(r.file_environment, name, std::move(value));
+        config.environment = std::move(r.file_environment);
+    }
     if (!r.has_command) r.scope.error(table, "missing required key 'command'");
     if (!r.restart_delay_max_given) {
         config.restart_delay_max = std::max(config.restart_delay_max, config.restart_delay);
@@ -806,7 +890,7 @@ ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::
     ServiceDraft draft;
     draft.config.name = name;
     draft.header = position_of(table);
-    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}};
+    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
         const std::string_view key_name = key->str();
         const auto rule = std::find_if(std::begin(service_keys), std::end(service_keys),
