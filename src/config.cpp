@@ -654,6 +654,8 @@ std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view
                                             const toml::node& value);
 std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::string_view key,
                                                       const toml::node& value);
+std::optional<std::vector<ResourceLimit>> read_limits(const Scope& scope, std::string_view key,
+                                                      const toml::node& value);
 
 // What each key of a service table means. A key not listed is an error.
 constexpr KeyRule service_keys[] = {
@@ -730,6 +732,22 @@ constexpr KeyRule service_keys[] = {
     {"environment_file",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.file_environment, read_environment_files(r.scope, key, value));
+     }},
+    {"limits",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.process.limits, read_limits(r.scope, key, value));
+     }},
+    {"nice",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.nice = n;
+     }},
+    {"oom_score_adjust",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.oom_score_adjust = n;
+     }},
+    {"no_new_privileges",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.process.no_new_privileges, read_bool(r.scope, key, value));
      }},
     {"working_directory",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -858,6 +876,83 @@ std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::s
     }
     if (!ok) return std::nullopt;
     return environment;
+}
+
+// One side of a limit: a non-negative integer, or a string in the limit's unit.
+std::optional<std::uint64_t> read_limit_value(const Scope& scope, const std::string& key, int resource,
+                                              const toml::node& value) {
+    const LimitUnit unit = limit_unit(resource);
+    if (const auto* i = value.as_integer()) {
+        if (i->get() >= 0) return static_cast<std::uint64_t>(i->get());
+        scope.error(value, quoted(key) + " must not be negative, not " + std::to_string(i->get()));
+        return std::nullopt;
+    }
+    const char* example = unit == LimitUnit::bytes     ? "a number of bytes, like 65536 or \"64MiB\""
+                          : unit == LimitUnit::seconds ? "a number of seconds, like 60 or \"1h\""
+                                                       : "a number, like 4096";
+    if (const auto* s = value.as_string()) {
+        if (auto n = parse_limit_text(s->get(), unit)) return n;
+        scope.error(value, quoted(key) + " must be " + example + " or \"unlimited\", not " + value_text(s->get()));
+        return std::nullopt;
+    }
+    scope.error(value, wrong_type(key, std::string(example) + ", \"unlimited\" or { soft = .., hard = .. }", value));
+    return std::nullopt;
+}
+
+// `limits = { nofile = 65536, core = { soft = 0, hard = "unlimited" } }`.
+std::optional<std::vector<ResourceLimit>> read_limits(const Scope& scope, std::string_view key,
+                                                      const toml::node& value) {
+    const auto* table = value.as_table();
+    if (table == nullptr) {
+        scope.error(value, wrong_type(key, "a table, like { nofile = 65536 }", value));
+        return std::nullopt;
+    }
+    std::vector<ResourceLimit> limits;
+    bool ok = true;
+    for (const auto& [name_key, limit_value] : in_file_order(*table)) {
+        const std::string full = std::string(key) + "." + std::string(name_key->str());
+        const auto resource = limit_resource(name_key->str());
+        if (!resource) {
+            scope.error(*name_key, "unknown limit " + quoted(name_key->str()) + " (known: " + limit_names() + ")");
+            ok = false;
+            continue;
+        }
+        ResourceLimit limit{*resource, 0, 0};
+        if (const auto* sides = limit_value->as_table()) {
+            std::optional<std::uint64_t> soft, hard;
+            bool sides_ok = true;
+            for (const auto& [side_key, side_value] : in_file_order(*sides)) {
+                const std::string side_name = full + "." + std::string(side_key->str());
+                if (side_key->str() == "soft") soft = read_limit_value(scope, side_name, *resource, *side_value);
+                else if (side_key->str() == "hard") hard = read_limit_value(scope, side_name, *resource, *side_value);
+                else scope.error(*side_key, "unknown key " + quoted(side_name) + " (only soft and hard)");
+                sides_ok = sides_ok && (side_key->str() == "soft" ? soft.has_value()
+                                        : side_key->str() == "hard" ? hard.has_value() : false);
+            }
+            if (sides_ok && (!soft || !hard)) {
+                scope.error(*limit_value, quoted(full) + " needs both soft and hard");
+                sides_ok = false;
+            }
+            if (sides_ok && *soft > *hard) {
+                scope.error(*limit_value, quoted(full) + ": the soft limit must not be above the hard limit");
+                sides_ok = false;
+            }
+            if (!sides_ok) {
+                ok = false;
+                continue;
+            }
+            limit.soft = *soft;
+            limit.hard = *hard;
+        } else if (auto both = read_limit_value(scope, full, *resource, *limit_value)) {
+            limit.soft = limit.hard = *both;
+        } else {
+            ok = false;
+            continue;
+        }
+        limits.push_back(limit);
+    }
+    if (!ok) return std::nullopt;
+    return limits;
 }
 
 // Checks that concern several keys of one service.

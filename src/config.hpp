@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "limits.hpp"
 
 namespace foster {
 
@@ -128,6 +129,8 @@ struct ServiceConfig {
     OutputTarget stdout_target;                    // never Kind::same_as_stdout
     OutputTarget stderr_target;
     std::optional<HealthCheck> healthcheck;
+    // `limits`, `nice`, `oom_score_adjust`, `no_new_privileges`: set in the child before exec.
+    ProcessSettings process;
 
     // Reload compares services with this: "changed" means any key differs
     // (including user/group membership resolved at load time).

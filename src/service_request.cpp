@@ -36,6 +36,7 @@ SpawnRequest service_spawn_request(const ServiceConfig& config, const std::vecto
     r.stdio[2].source = stdio.err;
     r.working_directory = config.working_directory;
     r.umask = config.umask;
+    r.process = config.process;
     if (config.credentials) r.ids = SpawnRequest::Ids{config.credentials->uid, config.credentials->gid, config.credentials->groups};
     return r;
 }

@@ -322,7 +322,7 @@ void Supervisor::spawn_service(Service& s) {
     } else {
         log::error(s.config.name + ": " +
                    describe_spawn_failure(result.failure.stage, s.config.argv.front(),
-                                          s.config.working_directory.value_or("")) +
+                                          s.config.working_directory.value_or(""), result.failure.detail) +
                    ": " + log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
@@ -367,7 +367,8 @@ void Supervisor::run_probe(Service& s) {
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (!result.child) {
         log::error(s.config.name + ": healthcheck: " +
-                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or("")) +
+                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or(""),
+                                          result.failure.detail) +
                    ": " + log::errno_text(result.failure.error));
     }
     if (pid < 0) {  // not even forked: a failed probe

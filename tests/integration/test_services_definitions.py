@@ -3,7 +3,10 @@
 process settings (`limits`, `nice`, `oom_score_adjust`, `no_new_privileges`),
 each seen from the service's /proc."""
 import os
+import resource
 import signal
+
+import pytest
 
 from conftest import PROBE
 from helpers import PROMPT, wait_report, wait_until
@@ -74,3 +77,82 @@ def test_missing_environment_file_and_unset_variable_are_load_errors(plain_runne
     assert f"{cfg}:2:25: service 'app': 'command': unset variable 'FOSTER_TEST_NOPE'" in err, err
     assert (f"{cfg}:3:21: service 'app': 'environment_file': cannot read /nonexistent/app.env: "
             "No such file or directory" in err), err
+
+
+def proc_limits(pid):
+    """/proc/PID/limits as {"Max open files": ("soft", "hard"), ...}."""
+    out = {}
+    for line in open(f"/proc/{pid}/limits").read().splitlines()[1:]:
+        name = line[:26].strip()
+        fields = line[26:].split()
+        out[name] = (fields[0], fields[1])
+    return out
+
+
+def proc_status(pid):
+    return dict(line.split(":\t", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+
+
+def fits_hard_limit(resource_id, value):
+    hard = resource.getrlimit(resource_id)[1]
+    return hard == resource.RLIM_INFINITY or value <= hard
+
+
+def test_limits_nice_oom_score_and_no_new_privileges_are_set(plain_runner):
+    """Values foster may set without CAP_SYS_RESOURCE (at or below the hard
+    limits it inherits), so the test runs in any container."""
+    d = plain_runner.tmp
+    for resource_id, value in ((resource.RLIMIT_NOFILE, 1000), (resource.RLIMIT_NPROC, 4000),
+                               (resource.RLIMIT_MEMLOCK, 4 << 20), (resource.RLIMIT_STACK, 16 << 20),
+                               (resource.RLIMIT_CPU, 3600)):
+        if not fits_hard_limit(resource_id, value):
+            pytest.skip(f"the hard limit of resource {resource_id} is below {value}")
+    core_hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+    core = "unlimited" if core_hard == resource.RLIM_INFINITY else str(core_hard)
+    foster, _ = start(plain_runner, f"""
+        [services.tuned]
+        command = [{q(PROBE)}, "report", {q(d / "tuned.report")}, "hold"]
+        limits = {{ nofile = 1000, nproc = {{ soft = 3000, hard = 4000 }}, core = {q(core)}, memlock = "4MiB", stack = {{ soft = "4MiB", hard = "16MiB" }}, cpu = "1h" }}
+        nice = 5
+        oom_score_adjust = 500
+        no_new_privileges = true
+
+        [services.plain]
+        command = [{q(PROBE)}, "report", {q(d / "plain.report")}, "hold"]
+        """)
+    tuned = wait_report(str(d / "tuned.report"))["pid"]
+    plain = wait_report(str(d / "plain.report"))["pid"]
+    limits = proc_limits(tuned)
+    assert limits["Max open files"] == ("1000", "1000"), limits
+    assert limits["Max processes"] == ("3000", "4000"), limits
+    assert limits["Max core file size"] == (core, core), limits
+    assert limits["Max locked memory"] == (str(4 << 20), str(4 << 20)), limits
+    assert limits["Max stack size"] == (str(4 << 20), str(16 << 20)), limits
+    assert limits["Max cpu time"] == ("3600", "3600"), limits
+    # Field 19 of /proc/PID/stat is the nice value (after the ")" of comm: index 16).
+    stat = open(f"/proc/{tuned}/stat").read().rsplit(")", 1)[1].split()
+    assert stat[16] == "5", stat
+    assert open(f"/proc/{tuned}/oom_score_adj").read().strip() == "500"
+    assert proc_status(tuned)["NoNewPrivs"].strip() == "1"
+    # The service without the keys keeps foster's own settings.
+    assert proc_limits(plain)["Max open files"] == proc_limits(foster.pid)["Max open files"]
+    assert open(f"/proc/{plain}/oom_score_adj").read() == open(f"/proc/{foster.pid}/oom_score_adj").read()
+    assert proc_status(plain)["NoNewPrivs"].strip() == "0"
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_an_impossible_limit_fails_the_start_with_the_limit_named(plain_runner):
+    d = plain_runner.tmp
+    # Above fs.nr_open nobody may raise RLIMIT_NOFILE, root included.
+    nr_open = int(open("/proc/sys/fs/nr_open").read())
+    foster, _ = start(plain_runner, f"""
+        [services.impossible]
+        command = [{q(PROBE)}, "report", {q(d / "impossible.report")}, "hold"]
+        limits = {{ nofile = {nr_open + 1} }}
+        """)
+    wait_until(lambda: "impossible: cannot set RLIMIT_NOFILE: Operation not permitted" in foster.stderr(),
+               PROMPT, what="the limit failure in foster's log")
+    assert not os.path.exists(d / "impossible.report")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
