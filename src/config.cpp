@@ -708,6 +708,10 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_signal, read_signal(r.scope, key, value));
      }},
+    {"reload_signal",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto sig = read_signal(r.scope, key, value)) r.draft.config.reload_signal = sig;
+     }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_timeout, read_duration(r.scope, key, value));

@@ -114,6 +114,9 @@ struct ServiceConfig {
     std::vector<int> success_exit_codes{0};  // each in 0..255, in file order; never empty
 
     int stop_signal = SIGTERM;    // sent to the service's process group to stop it
+    // `reload_signal`: what `fosterctl reload NAME` sends to the main process;
+    // none: the service cannot be reloaded that way.
+    std::optional<int> reload_signal;
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
 
     bool autostart = true;  // false: started only by `fosterctl start`

@@ -57,6 +57,7 @@ constexpr const char* usage_text =
     "  restart [--no-wait] NAME...         restart the services and wait until ready\n"
     "  signal SIG NAME...                  send SIG (TERM, SIGTERM or 15) to each main process\n"
     "  reload                              read the config again (as SIGHUP); errors are printed\n"
+    "  reload NAME...                      send each service its reload_signal\n"
     "  shutdown                            stop everything and make foster exit (as SIGTERM)\n"
     "  check [-q] [NAME...]                exit 0 if the services (default: all autostart ones)\n"
     "                                      are running and healthy; -q: print no reason\n"

@@ -116,6 +116,8 @@ private:
     control::StatusRow status_row(const Service& s, TimePoint now) const;
     [[nodiscard]] bool healthy_enough(const Service& s) const;
     std::optional<std::string> unknown_name(const std::vector<std::string>& names) const;
+    // `fosterctl reload NAME...`: each service's reload_signal to its main process.
+    control::Response reload_services(const std::vector<std::string>& names);
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;

@@ -156,3 +156,32 @@ def test_an_impossible_limit_fails_the_start_with_the_limit_named(plain_runner):
     assert not os.path.exists(d / "impossible.report")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_fosterctl_reload_name_sends_the_reload_signal_without_a_restart(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.web]
+    command = {q(f"trap 'echo HUP >> {d}/web.signals' HUP; trap 'exit 0' TERM; echo $$$$ >> {d}/web.pids; while :; do sleep 0.1; done")}
+    reload_signal = "HUP"
+
+    [services.plain]
+    command = ["sleep", "1000"]
+    """)
+    wait_state(sock, "web", "running")
+    wait_until(lambda: lines(d / "web.pids"), PROMPT, what="web to start")
+    r = ctl(sock, "reload", "web")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: lines(d / "web.signals") == ["HUP"], PROMPT, what="web to get SIGHUP")
+    assert "web: sent SIGHUP to reload it (fosterctl)" in foster.stderr()
+    # No reload_signal: refused, and nothing is sent to anyone named with it.
+    r = ctl(sock, "reload", "web", "plain")
+    assert r.returncode == 1 and "plain has no reload_signal" in r.stderr, (r.returncode, r.stderr)
+    # Without a name, reload is still foster's own (the config is read again).
+    r = ctl(sock, "reload")
+    assert r.returncode == 0, r.stderr
+    assert lines(d / "web.signals") == ["HUP"]
+    assert len(lines(d / "web.pids")) == 1, "the service was restarted"
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()

@@ -3,6 +3,8 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <string>
 
 #include "config.hpp"
@@ -97,4 +99,14 @@ TEST_CASE("config: bad limits and settings are errors at the value") {
           "f.toml:4:8: service 's': 'nice' must be at most 19, not 20\n"
           "f.toml:5:20: service 's': 'oom_score_adjust' must be at least -1000, not -1001\n"
           "f.toml:6:21: service 's': 'no_new_privileges' must be true or false, not a string\n");
+}
+
+TEST_CASE("config: reload_signal") {
+    auto result = foster::parse_config("[services.s]\ncommand = \"x\"\nreload_signal = \"HUP\"\n"
+                                       "[services.t]\ncommand = \"x\"\n", "f.toml");
+    REQUIRE(result.config);
+    CHECK(result.config->services[0].reload_signal == SIGHUP);
+    CHECK(!result.config->services[1].reload_signal);
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\nreload_signal = \"RELOAD\"\n") ==
+          "f.toml:3:17: service 's': 'reload_signal': unknown signal 'RELOAD'\n");
 }
