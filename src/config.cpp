@@ -712,6 +712,10 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          if (auto sig = read_signal(r.scope, key, value)) r.draft.config.reload_signal = sig;
      }},
+    {"stop_command",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.stop_command, read_command(r.scope, key, value));
+     }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_timeout, read_duration(r.scope, key, value));

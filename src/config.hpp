@@ -117,6 +117,10 @@ struct ServiceConfig {
     // `reload_signal`: what `fosterctl reload NAME` sends to the main process;
     // none: the service cannot be reloaded that way.
     std::optional<int> reload_signal;
+    // `stop_command`: run instead of sending stop_signal while the main
+    // process lives (argv as for `command`); empty: none. stop_timeout still
+    // bounds the stop, then SIGKILL.
+    std::vector<std::string> stop_command;
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
 
     bool autostart = true;  // false: started only by `fosterctl start`

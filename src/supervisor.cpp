@@ -165,6 +165,7 @@ void Supervisor::on_children() {
             on_probe_exit(s, child.exit);
             continue;
         }
+        if (reap_stop_command(child.pid, child.exit)) continue;
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
@@ -216,8 +217,10 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
     if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
     if (a.send_signal != 0) {
         if (a.send_signal == SIGKILL && phase_ != Phase::running) needed_kill_ = true;
-        signal_service(s, a.send_signal);
+        if (a.send_signal == SIGKILL) kill_stop_command(s);
+        if (a.send_signal == SIGKILL || !run_stop_command(s)) signal_service(s, a.send_signal);
     }
+    if (a.from == State::stopping && a.to != State::stopping) kill_stop_command(s);
     if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
         // The run is over: a last line without its newline is still a line.
         if (s.stdout_pipe) s.stdout_pipe->flush_partial();

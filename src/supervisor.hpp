@@ -55,6 +55,8 @@ struct Service {
     pid_t probe_pid = -1;
     TimerQueue::Id probe_timer = 0;
     bool probe_timed_out = false;
+
+    pid_t stop_command_pid = -1;  // the running stop_command, until reaped
 };
 
 class Supervisor final : public ControlHandler {
@@ -84,6 +86,11 @@ private:
     void spawn_service(Service& s);
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
+    // stop_command (supervisor_stop_command.cpp): false when the service has
+    // none or it could not run, and the stop signal is to be sent instead.
+    bool run_stop_command(Service& s);
+    void kill_stop_command(Service& s);
+    bool reap_stop_command(pid_t pid, const ExitStatus& status);
 
     // Conditions across services, after every batch of events.
     void settle();

@@ -185,3 +185,48 @@ def test_fosterctl_reload_name_sends_the_reload_signal_without_a_restart(plain_r
     assert len(lines(d / "web.pids")) == 1, "the service was restarted"
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_stop_command_replaces_the_stop_signal(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    # The service ignores SIGTERM and stops on SIGUSR1, which only its stop_command sends.
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.web]
+    command = {q(f"trap 'echo TERM >> {d}/web.signals' TERM; trap 'echo USR1 >> {d}/web.signals; exit 0' USR1; echo $$$$ > {d}/web.pid; while :; do sleep 0.1; done")}
+    stop_command = {q(f"echo $MAINPID > {d}/stop.mainpid; kill -USR1 $MAINPID")}
+    stop_timeout = "20s"
+    """)
+    pid = wait_state(sock, "web", "running")["pid"]
+    wait_until(lambda: lines(d / "web.pid"), PROMPT, what="web to start")
+    r = ctl(sock, "stop", "web")
+    assert r.returncode == 0, r.stderr
+    wait_state(sock, "web", "stopped")
+    assert lines(d / "stop.mainpid") == [str(pid)]
+    assert lines(d / "web.signals") == ["USR1"], "the stop signal was sent as well"
+    assert "web: running its stop_command" in foster.stderr()
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_stop_command_is_bounded_by_stop_timeout_then_sigkill(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.stubborn]
+    command = {q(f"trap '' TERM; while :; do sleep 0.1; done")}
+    stop_command = {q(f"echo $$$$ > {d}/stop.pid; exec sleep 1000")}
+    stop_timeout = "300ms"
+    """)
+    wait_state(sock, "stubborn", "running")
+    r = ctl(sock, "stop", "stubborn")
+    assert r.returncode == 0, r.stderr
+    state = wait_state(sock, "stubborn", "stopped")
+    assert state["exit_status"] == 128 + 9, state
+    stop_pid = int(wait_until(lambda: lines(d / "stop.pid"), PROMPT, what="the stop command")[0])
+    # The stop command, still running when the stop ended, went with it.
+    wait_until(lambda: not os.path.exists(f"/proc/{stop_pid}") or
+               open(f"/proc/{stop_pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z",
+               PROMPT, what="the stop command to be killed")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()

@@ -1,4 +1,5 @@
-// `limits`, `nice`, `oom_score_adjust`, `no_new_privileges`: values and config keys.
+// Service keys of issue 14 beyond the environment: limits, nice, oom_score_adjust,
+// no_new_privileges, reload_signal, stop_command.
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
@@ -109,4 +110,18 @@ TEST_CASE("config: reload_signal") {
     CHECK(!result.config->services[1].reload_signal);
     CHECK(load_errors("[services.s]\ncommand = \"x\"\nreload_signal = \"RELOAD\"\n") ==
           "f.toml:3:17: service 's': 'reload_signal': unknown signal 'RELOAD'\n");
+}
+
+TEST_CASE("config: stop_command") {
+    auto result = foster::parse_config("[services.s]\ncommand = \"x\"\nstop_command = [\"nginx\", \"-s\", \"quit\"]\n"
+                                       "[services.t]\ncommand = \"x\"\nstop_command = \"kill -USR1 $MAINPID\"\n"
+                                       "[services.u]\ncommand = \"x\"\n",
+                                       "f.toml");
+    REQUIRE(result.config);
+    CHECK(result.config->services[0].stop_command == std::vector<std::string>{"nginx", "-s", "quit"});
+    CHECK(result.config->services[1].stop_command ==
+          std::vector<std::string>{"/bin/sh", "-c", "kill -USR1 $MAINPID"});
+    CHECK(result.config->services[2].stop_command.empty());
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\nstop_command = []\n") ==
+          "f.toml:3:16: service 's': 'stop_command' must not be empty\n");
 }
