@@ -16,14 +16,32 @@
 
 namespace foster {
 
+namespace {
+
+// Where the stop command's output goes: the service's prefix pipe or
+// /dev/null; files and the journal are opened per run of the service, so
+// the command writes to foster's own output there.
+int hook_output(const OutputTarget& target, const PrefixPipe* pipe, int dev_null) {
+    switch (target.kind) {
+        case OutputTarget::Kind::null: return dev_null;
+        case OutputTarget::Kind::prefix: return pipe != nullptr ? pipe->write_fd() : -1;
+        default: return -1;
+    }
+}
+
+}  // namespace
+
 bool Supervisor::run_stop_command(Service& s) {
     // Without a main process (it exited and left processes behind) there is
     // nothing for the command to talk to: the stop signal reaches the group.
     if (s.config.stop_command.empty() || !s.pidfd || s.stop_command_pid > 0) return false;
     const auto pid = s.machine.pid();
     if (!pid) return false;
-    const ServiceStdio stdio{dev_null_.get(), s.stdout_pipe ? s.stdout_pipe->write_fd() : -1,
-                             s.stderr_pipe ? s.stderr_pipe->write_fd() : -1};
+    ServiceStdio stdio{dev_null_.get(), -1, -1};
+    stdio.out = hook_output(s.config.stdout_target, s.stdout_pipe.get(), dev_null_.get());
+    stdio.err = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout
+                    ? stdio.out
+                    : hook_output(s.config.stderr_target, s.stderr_pipe.get(), dev_null_.get());
     SpawnRequest request = request_for(s, s.config.stop_command, stdio);
     request.envp = merge_environment(request.envp, {{"MAINPID", std::to_string(*pid)}});
     SpawnResult result = spawn(request);

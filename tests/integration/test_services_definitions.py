@@ -194,8 +194,9 @@ def test_stop_command_replaces_the_stop_signal(plain_runner):
     foster, cfg, sock = start_foster(plain_runner, f"""
     [services.web]
     command = {q(f"trap 'echo TERM >> {d}/web.signals' TERM; trap 'echo USR1 >> {d}/web.signals; exit 0' USR1; echo $$$$ > {d}/web.pid; while :; do sleep 0.1; done")}
-    stop_command = {q(f"echo $MAINPID > {d}/stop.mainpid; kill -USR1 $MAINPID")}
+    stop_command = {q(f"echo $MAINPID > {d}/stop.mainpid; echo asked to stop; kill -USR1 $MAINPID")}
     stop_timeout = "20s"
+    stdout = "prefix"
     """)
     pid = wait_state(sock, "web", "running")["pid"]
     wait_until(lambda: lines(d / "web.pid"), PROMPT, what="web to start")
@@ -205,6 +206,8 @@ def test_stop_command_replaces_the_stop_signal(plain_runner):
     assert lines(d / "stop.mainpid") == [str(pid)]
     assert lines(d / "web.signals") == ["USR1"], "the stop signal was sent as well"
     assert "web: running its stop_command" in foster.stderr()
+    wait_until(lambda: "web | asked to stop" in foster.stdout(), PROMPT,
+               what="the stop command's output through the service's prefix")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
 
