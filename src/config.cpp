@@ -149,6 +149,7 @@ private:
 struct Scope {
     Errors& errors;
     std::string prefix;
+    bool resolve_environment = true;  // LoadOptions::resolve_environment
 
     void error(Position at, std::string_view message) const {
         errors.add(at, prefix + std::string(message));
@@ -201,7 +202,9 @@ std::optional<std::string> read_string(const Scope& scope, std::string_view key,
 // an error points at the string that holds the reference.
 std::optional<std::string> expand(const Scope& scope, std::string_view key, const toml::node& at,
                                   std::string_view text) {
-    Expansion expanded = expand_variables(text, foster_environment);
+    const auto nothing = [](const std::string&) -> std::optional<std::string> { return std::string(); };
+    Expansion expanded = scope.resolve_environment ? expand_variables(text, foster_environment)
+                                                   : expand_variables(text, nothing);
     if (!expanded.error) return std::move(expanded.text);
     scope.error(at, quoted(key) + ": " + printable(*expanded.error));
     return std::nullopt;
@@ -846,6 +849,7 @@ bool read_environment_file(const Scope& scope, std::string_view key, const toml:
                                       "file may be missing), not " + value_text(entry));
         return false;
     }
+    if (!scope.resolve_environment) return true;
     std::string failure;
     const auto text = read_file(path, failure);
     if (!text) {
@@ -988,8 +992,9 @@ void finish_service(ServiceReader& r, const toml::table& table) {
         config.depends_on.push_back(dependency.name);
 }
 
-ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::table& table) {
-    const Scope scope{errors, "service " + quoted(name) + ": "};
+ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::table& table,
+                           const LoadOptions& options) {
+    const Scope scope{errors, "service " + quoted(name) + ": ", options.resolve_environment};
     ServiceDraft draft;
     draft.config.name = name;
     draft.header = position_of(table);
@@ -1109,7 +1114,7 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
             errors.add(position_of(*value),
                        wrong_type("services." + name, "a table, like [services." + name + "]", *value));
         } else {
-            drafts.push_back(parse_service(errors, name, *table));
+            drafts.push_back(parse_service(errors, name, *table, options));
         }
     }
     check_main(errors, drafts, options);

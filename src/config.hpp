@@ -169,6 +169,10 @@ struct LoadOptions {
     // foster was also given a PROGRAM ("both" mode): PROGRAM is the main
     // process, so `main = true` is an error.
     bool has_program = false;
+    // false (fosterctl, which only wants control_socket): `${VAR}` expands
+    // to "" whatever the caller's environment, and environment files are not
+    // read; foster itself reports their problems when it loads the file.
+    bool resolve_environment = true;
 };
 
 // Either a config and no errors, or no config and at least one error, sorted

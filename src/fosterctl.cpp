@@ -330,7 +330,9 @@ std::optional<Unreachable> exchange(const std::string& path, const std::string& 
 std::optional<std::string> find_socket(const Invocation& invocation, int& exit_code) {
     std::optional<std::string> from_config;
     if (invocation.config_path) {
-        const auto loaded = load_config(*invocation.config_path);
+        LoadOptions options;
+        options.resolve_environment = false;  // foster's environment is not ours
+        const auto loaded = load_config(*invocation.config_path, options);
         if (!loaded.config) {
             for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
             // `reload` after editing FILE: these are the errors foster would

@@ -233,3 +233,20 @@ def test_stop_command_is_bounded_by_stop_timeout_then_sigkill(plain_runner):
                PROMPT, what="the stop command to be killed")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_fosterctl_c_does_not_need_fosters_environment(plain_runner):
+    from ctl_helpers import BASE_ENV, config_text, ctl, wait_answering, wait_state
+    sock = str(plain_runner.tmp / "ctl.sock")
+    # FOSTER_SOCKET empty (= unset): foster listens where the config says.
+    env = dict(BASE_ENV, FOSTER_TEST_ONLY_FOSTER="/bin", FOSTER_SOCKET="")
+    foster, cfg = start(plain_runner, config_text(sock, """
+[services.web]
+command = ["${FOSTER_TEST_ONLY_FOSTER}/sleep", "1000"]
+"""), env=env)
+    wait_answering(foster, sock)
+    wait_state(sock, "web", "running")
+    r = ctl(None, "-c", cfg, "status")  # fosterctl's environment lacks the variable
+    assert r.returncode == 0 and "web" in r.stdout, (r.returncode, r.stderr)
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()

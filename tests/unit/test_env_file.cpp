@@ -202,3 +202,17 @@ TEST_CASE("config: an unset variable is an error at the string that uses it") {
           "'${FOSTER_TEST_UNSET:-default}')\n"
           "f.toml:5:10: service 's': 'stdout': unterminated '${' (write '$$' for a literal '$')\n");
 }
+
+TEST_CASE("config: without resolve_environment (fosterctl) nothing outside the file is needed") {
+    ::unsetenv("FOSTER_TEST_UNSET");
+    foster::LoadOptions options;
+    options.resolve_environment = false;
+    auto result = foster::parse_config(
+        "[foster]\ncontrol_socket = \"/run/x.sock\"\n"
+        "[services.s]\ncommand = [\"run\", \"${FOSTER_TEST_UNSET}\"]\nenvironment_file = \"/nonexistent/app.env\"\n",
+        "f.toml", options);
+    REQUIRE(result.config);
+    CHECK(result.config->control_socket == "/run/x.sock");
+    CHECK(!foster::parse_config("[services.s]\ncommand = \"x\"\nenvironment_file = \"relative\"\n", "f.toml", options)
+               .config);
+}
