@@ -8,6 +8,7 @@
 #include "control_protocol.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -719,6 +720,14 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_command, read_command(r.scope, key, value));
      }},
+    {"pre_start",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.pre_start, read_command(r.scope, key, value));
+     }},
+    {"hook_timeout",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.hook_timeout, read_positive_duration(r.scope, key, value));
+     }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_timeout, read_duration(r.scope, key, value));
@@ -850,6 +859,12 @@ bool read_environment_file(const Scope& scope, std::string_view key, const toml:
         return false;
     }
     if (!scope.resolve_environment) return true;
+    // A FIFO or a device would block foster's only thread (a reload too).
+    struct stat info{};
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        scope.error(at, quoted(key) + ": " + printable(path) + " is not a regular file");
+        return false;
+    }
     std::string failure;
     const auto text = read_file(path, failure);
     if (!text) {

@@ -1,7 +1,8 @@
 // config.hpp — the services file, read and checked (INTERFACE.md, "The config file").
 //
-// Loading is pure: it reads one file, resolves user and group names, and
-// starts nothing. Every problem in the file is found in one pass and reported
+// Loading is pure: it reads the file and the `environment_file`s it names,
+// expands `${VAR}` from foster's environment, resolves user and group names,
+// and starts nothing. Every problem in the file is found in one pass and reported
 // as FILE:LINE:COLUMN: message, so `foster --check` and a refused reload show
 // the whole list at once. A Config that comes back is complete and valid:
 // every default is filled in, every name resolved, the start order known, so
@@ -121,6 +122,11 @@ struct ServiceConfig {
     // process lives (argv as for `command`); empty: none. stop_timeout still
     // bounds the stop, then SIGKILL.
     std::vector<std::string> stop_command;
+    // `pre_start`: run to completion before every start (argv as for
+    // `command`); empty: none. Failing, or running longer than hook_timeout,
+    // is a failed start.
+    std::vector<std::string> pre_start;
+    Millis hook_timeout{30'000};  // > 0
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
 
     bool autostart = true;  // false: started only by `fosterctl start`

@@ -32,10 +32,15 @@ constexpr std::size_t kernel_sigset_size = 8;
 
 // The syscall's result, with errno turned into a negative return so the
 // child never depends on the shared errno slot.
-long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) noexcept {
-    // Always five arguments: syscall(2) passes whatever is in the registers
-    // for the ones not given, and prctl rejects non-zero unused arguments.
-    const long r = syscall(number, a, b, c, d, e);
+long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+    const long r = syscall(number, a, b, c, d);
+    return r < 0 ? -errno : r;
+}
+
+// prctl with all five arguments: syscall(2) passes whatever is in the
+// registers for arguments not given, and prctl rejects non-zero unused ones.
+long sys_prctl(long option, long a) noexcept {
+    const long r = syscall(SYS_prctl, option, a, 0L, 0L, 0L);
     return r < 0 ? -errno : r;
 }
 
@@ -122,7 +127,7 @@ void apply_process_settings(const ChildPlan& plan) noexcept {
 // change, which it does not affect either way.
 void forbid_new_privileges(const ChildPlan& plan) noexcept {
     if (!plan.no_new_privileges) return;
-    if (const long r = sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); r < 0)
+    if (const long r = sys_prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0)
         fail(plan, SpawnStage::no_new_privileges, r);
 }
 

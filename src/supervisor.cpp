@@ -165,7 +165,7 @@ void Supervisor::on_children() {
             on_probe_exit(s, child.exit);
             continue;
         }
-        if (reap_stop_command(child.pid, child.exit)) continue;
+        if (reap_hook(child.pid, child.exit)) continue;
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
@@ -221,6 +221,7 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
         if (a.send_signal == SIGKILL || !run_stop_command(s)) signal_service(s, a.send_signal);
     }
     if (a.from == State::stopping && a.to != State::stopping) kill_stop_command(s);
+    if (a.to != State::starting) cancel_pre_start(s);
     if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
         // The run is over: a last line without its newline is still a line.
         if (s.stdout_pipe) s.stdout_pipe->flush_partial();
@@ -247,7 +248,7 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
         if (!main_exit_) main_exit_ = *a.finished;
         begin_shutdown();
     }
-    if (a.spawn) spawn_service(s);
+    if (a.spawn) start_run(s);
 }
 
 void Supervisor::arm_timer(Service& s, TimePoint when) {

@@ -56,7 +56,11 @@ struct Service {
     TimerQueue::Id probe_timer = 0;
     bool probe_timed_out = false;
 
-    pid_t stop_command_pid = -1;  // the running stop_command, until reaped
+    // Hooks (supervisor_hooks.cpp), each until reaped.
+    pid_t pre_start_pid = -1;
+    TimerQueue::Id pre_start_timer = 0;
+    bool pre_start_timed_out = false;
+    pid_t stop_command_pid = -1;
 };
 
 class Supervisor final : public ControlHandler {
@@ -86,11 +90,18 @@ private:
     void spawn_service(Service& s);
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
-    // stop_command (supervisor_stop_command.cpp): false when the service has
-    // none or it could not run, and the stop signal is to be sent instead.
+    // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the
+    // spawn. run_stop_command: false when the service has none or it could
+    // not run, and the stop signal is to be sent instead. reap_hook: true
+    // when `pid` was a hook's.
+    std::optional<pid_t> run_hook(Service& s, const char* what, const std::vector<std::string>& argv,
+                                  const std::vector<std::pair<std::string, std::string>>& extra_environment);
+    void start_run(Service& s);
+    void on_pre_start_exit(Service& s, const ExitStatus& status);
+    void cancel_pre_start(Service& s);
     bool run_stop_command(Service& s);
     void kill_stop_command(Service& s);
-    bool reap_stop_command(pid_t pid, const ExitStatus& status);
+    bool reap_hook(pid_t pid, const ExitStatus& status);
 
     // Conditions across services, after every batch of events.
     void settle();

@@ -250,3 +250,69 @@ command = ["${FOSTER_TEST_ONLY_FOSTER}/sleep", "1000"]
     assert r.returncode == 0 and "web" in r.stdout, (r.returncode, r.stderr)
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_pre_start_runs_to_completion_before_every_start(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.web]
+    command = {q(f"echo svc $$$$ >> {d}/order; exec sleep 1000")}
+    pre_start = {q(f"sleep 0.2; echo pre $GREETING >> {d}/order")}
+    environment = {{ GREETING = "hello" }}
+    """)
+    wait_state(sock, "web", "running")
+    first = lines(d / "order")
+    assert [l.split()[0] for l in first] == ["pre", "svc"], first
+    assert first[0] == "pre hello"
+    r = ctl(sock, "restart", "web")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: len(lines(d / "order")) == 4, PROMPT, what="the second start")
+    assert [l.split()[0] for l in lines(d / "order")] == ["pre", "svc", "pre", "svc"]
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_a_failing_or_hanging_pre_start_is_a_failed_start(plain_runner):
+    from ctl_helpers import start_foster
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.failing]
+    command = {q(f"touch {d}/failing.ran; exec sleep 1000")}
+    pre_start = "exit 3"
+    restart_delay = "10s"
+
+    [services.hanging]
+    command = {q(f"touch {d}/hanging.ran; exec sleep 1000")}
+    pre_start = {q(f"echo $$$$ > {d}/hook.pid; exec sleep 1000")}
+    hook_timeout = "300ms"
+    restart_delay = "10s"
+    """)
+    wait_until(lambda: "failing: pre_start failed (exit 3)" in foster.stderr(), PROMPT, what="the failure logged")
+    wait_until(lambda: "hanging: pre_start timed out after 300ms" in foster.stderr(), PROMPT,
+               what="the timeout logged")
+    wait_until(lambda: "failing: starting → backoff" in foster.stderr()
+               and "hanging: starting → backoff" in foster.stderr(), PROMPT, what="both in backoff")
+    hook = int(lines(d / "hook.pid")[0])
+    wait_until(lambda: not os.path.exists(f"/proc/{hook}"), PROMPT, what="the hanging hook to be killed and reaped")
+    assert not os.path.exists(d / "failing.ran") and not os.path.exists(d / "hanging.ran")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_a_stop_during_pre_start_kills_it_and_never_starts_the_service(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.web]
+    command = {q(f"touch {d}/web.ran; exec sleep 1000")}
+    pre_start = {q(f"echo $$$$ > {d}/hook.pid; exec sleep 1000")}
+    """)
+    hook = int(wait_until(lambda: lines(d / "hook.pid"), PROMPT, what="the hook to run")[0])
+    r = ctl(sock, "stop", "web")
+    assert r.returncode == 0, r.stderr
+    wait_state(sock, "web", "stopped")
+    wait_until(lambda: not os.path.exists(f"/proc/{hook}"), PROMPT, what="the hook to be killed and reaped")
+    assert not os.path.exists(d / "web.ran")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()

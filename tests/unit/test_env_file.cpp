@@ -160,6 +160,9 @@ TEST_CASE("config: environment_file errors point at the entry") {
           "when the file may be missing), not \"relative.env\"\n");
     CHECK(load_errors("[services.s]\ncommand = \"x\"\nenvironment_file = [\"" + bad.path + "\"]\n") ==
           "f.toml:3:21: service 's': 'environment_file': " + bad.path + ":2:1: expected NAME=value\n");
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\nenvironment_file = [\"/dev/null\", \"-/tmp\"]\n") ==
+          "f.toml:3:21: service 's': 'environment_file': /dev/null is not a regular file\n"
+          "f.toml:3:34: service 's': 'environment_file': /tmp is not a regular file\n");
     CHECK(load_errors("[services.s]\ncommand = \"x\"\nenvironment_file = 3\n") ==
           "f.toml:3:20: service 's': 'environment_file' must be an array of file paths, not an integer\n");
 }

@@ -125,3 +125,17 @@ TEST_CASE("config: stop_command") {
     CHECK(load_errors("[services.s]\ncommand = \"x\"\nstop_command = []\n") ==
           "f.toml:3:16: service 's': 'stop_command' must not be empty\n");
 }
+
+TEST_CASE("config: pre_start and hook_timeout") {
+    auto result = foster::parse_config("[services.s]\ncommand = \"x\"\npre_start = [\"/app/migrate\", \"--check\"]\n"
+                                       "hook_timeout = \"5s\"\n[services.t]\ncommand = \"x\"\n",
+                                       "f.toml");
+    REQUIRE(result.config);
+    CHECK(result.config->services[0].pre_start == std::vector<std::string>{"/app/migrate", "--check"});
+    CHECK(result.config->services[0].hook_timeout == foster::Millis{5000});
+    CHECK(result.config->services[1].pre_start.empty());
+    CHECK(result.config->services[1].hook_timeout == foster::Millis{30'000});
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\npre_start = 3\nhook_timeout = \"0s\"\n") ==
+          "f.toml:3:13: service 's': 'pre_start' must be an array of strings or a string, not an integer\n"
+          "f.toml:4:16: service 's': 'hook_timeout' must be more than 0\n");
+}
