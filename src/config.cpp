@@ -724,6 +724,10 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.pre_start, read_command(r.scope, key, value));
      }},
+    {"post_stop",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.post_stop, read_command(r.scope, key, value));
+     }},
     {"hook_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.hook_timeout, read_positive_duration(r.scope, key, value));

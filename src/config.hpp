@@ -126,7 +126,10 @@ struct ServiceConfig {
     // `command`); empty: none. Failing, or running longer than hook_timeout,
     // is a failed start.
     std::vector<std::string> pre_start;
-    Millis hook_timeout{30'000};  // > 0
+    // `post_stop`: run after every run ends (stopped or exited), with
+    // FOSTER_EXIT_STATUS and FOSTER_EXIT_SIGNAL; the next start waits for it.
+    std::vector<std::string> post_stop;
+    Millis hook_timeout{30'000};  // bound on pre_start and post_stop; > 0
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
 
     bool autostart = true;  // false: started only by `fosterctl start`

@@ -171,6 +171,7 @@ void Supervisor::on_children() {
         Service& s = *it->second;
         by_pid_.erase(it);
         s.pidfd.reset();
+        s.last_exit = child.exit;
         handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
     }
     // Processes a service left behind in its group may have been reaped just
@@ -222,6 +223,9 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
     }
     if (a.from == State::stopping && a.to != State::stopping) kill_stop_command(s);
     if (a.to != State::starting) cancel_pre_start(s);
+    // The run is over (main process gone, group empty): to a down state, to
+    // backoff, or straight to the next start after a restart's stop.
+    if (a.from != a.to && s.run_active && a.to != State::running && a.to != State::stopping) run_post_stop(s);
     if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
         // The run is over: a last line without its newline is still a line.
         if (s.stdout_pipe) s.stdout_pipe->flush_partial();
@@ -319,6 +323,8 @@ void Supervisor::spawn_service(Service& s) {
         return;
     }
     by_pid_[pid] = &s;
+    s.run_active = true;
+    s.last_exit.reset();
     handle(s, s.machine.spawned(now, pid));
     if (result.child) {
         s.pidfd = std::move(result.child->pidfd);
@@ -564,7 +570,10 @@ void Supervisor::advance_shutdown() {
         s.stop_sent = true;
         handle(s, s.machine.stop_requested(Clock::now()));
     }
-    if (!std::all_of(services_.begin(), services_.end(), [](const auto& s) { return s->machine.is_down(); })) return;
+    // A post_stop still running is waited for (bounded by hook_timeout and shutdown_timeout).
+    if (!std::all_of(services_.begin(), services_.end(),
+                     [](const auto& s) { return s->machine.is_down() && s->post_stop_pid <= 0; }))
+        return;
     loop_.timers().cancel(shutdown_timer_);
     for (auto& s : services_) drop_output_pipes(*s);
     phase_ = leftovers_.begin(options_.grace) ? Phase::done : Phase::leftovers;
@@ -607,8 +616,10 @@ void Supervisor::kill_everything() {
     if (phase_ == Phase::running) begin_shutdown();
     needed_kill_ = true;
     if (program_) program_->send(SIGKILL);
-    for (auto& s : services_)
+    for (auto& s : services_) {
+        kill_hooks(*s);
         if (!s->machine.is_down()) handle(*s, s->machine.kill_requested(Clock::now()));
+    }
     leftovers_.kill_now();
 }
 

@@ -61,6 +61,11 @@ struct Service {
     TimerQueue::Id pre_start_timer = 0;
     bool pre_start_timed_out = false;
     pid_t stop_command_pid = -1;
+    pid_t post_stop_pid = -1;
+    TimerQueue::Id post_stop_timer = 0;
+    bool start_after_post_stop = false;  // a start came while post_stop ran
+    bool run_active = false;             // a process was spawned and its run has not ended
+    std::optional<ExitStatus> last_exit; // of the main process, for post_stop
 };
 
 class Supervisor final : public ControlHandler {
@@ -102,6 +107,9 @@ private:
     bool run_stop_command(Service& s);
     void kill_stop_command(Service& s);
     bool reap_hook(pid_t pid, const ExitStatus& status);
+    void run_post_stop(Service& s);
+    void on_post_stop_exit(Service& s, const ExitStatus& status);
+    void kill_hooks(Service& s);
 
     // Conditions across services, after every batch of events.
     void settle();

@@ -69,6 +69,10 @@ std::optional<pid_t> Supervisor::run_hook(Service& s, const char* what, const st
 // ---------------------------------------------------------------- pre_start
 
 void Supervisor::start_run(Service& s) {
+    if (s.post_stop_pid > 0) {  // the last run's post_stop first
+        s.start_after_post_stop = true;
+        return;
+    }
     if (s.config.pre_start.empty()) {
         spawn_service(s);
         return;
@@ -107,8 +111,45 @@ void Supervisor::on_pre_start_exit(Service& s, const ExitStatus& status) {
 }
 
 void Supervisor::cancel_pre_start(Service& s) {
+    s.start_after_post_stop = false;
     loop_.timers().cancel(std::exchange(s.pre_start_timer, 0));
     kill_session(s.pre_start_pid);  // reaped in on_children, its result ignored
+}
+
+// ---------------------------------------------------------------- post_stop
+
+void Supervisor::run_post_stop(Service& s) {
+    s.run_active = false;
+    if (s.config.post_stop.empty() || s.post_stop_pid > 0) return;
+    std::vector<std::pair<std::string, std::string>> exit_environment;
+    if (s.last_exit) {
+        exit_environment.emplace_back("FOSTER_EXIT_STATUS", std::to_string(s.last_exit->code()));
+        if (s.last_exit->signaled) exit_environment.emplace_back("FOSTER_EXIT_SIGNAL", signal_name(s.last_exit->status));
+    }
+    const auto pid = run_hook(s, "post_stop", s.config.post_stop, exit_environment);
+    if (!pid) return;
+    s.post_stop_pid = *pid;
+    Service* target = &s;
+    s.post_stop_timer = loop_.timers().schedule(Clock::now() + s.config.hook_timeout, [target] {
+        target->post_stop_timer = 0;
+        log::error(target->config.name + ": post_stop timed out after " + format_duration(target->config.hook_timeout));
+        kill_session(target->post_stop_pid);
+    });
+}
+
+void Supervisor::on_post_stop_exit(Service& s, const ExitStatus& status) {
+    loop_.timers().cancel(std::exchange(s.post_stop_timer, 0));
+    s.post_stop_pid = -1;
+    if (status.code() != 0)
+        log::error(s.config.name + ": post_stop exited with status " + std::to_string(status.code()));
+    if (std::exchange(s.start_after_post_stop, false) && s.machine.state() == State::starting && !s.machine.pid())
+        start_run(s);
+}
+
+void Supervisor::kill_hooks(Service& s) {
+    kill_session(s.pre_start_pid);
+    kill_session(s.stop_command_pid);
+    kill_session(s.post_stop_pid);
 }
 
 // ------------------------------------------------------------- stop_command
@@ -136,6 +177,10 @@ bool Supervisor::reap_hook(pid_t pid, const ExitStatus& status) {
     for (auto& s : services_) {
         if (s->pre_start_pid == pid) {
             on_pre_start_exit(*s, status);
+            return true;
+        }
+        if (s->post_stop_pid == pid) {
+            on_post_stop_exit(*s, status);
             return true;
         }
         if (s->stop_command_pid != pid) continue;

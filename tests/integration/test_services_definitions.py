@@ -316,3 +316,30 @@ def test_a_stop_during_pre_start_kills_it_and_never_starts_the_service(plain_run
     assert not os.path.exists(d / "web.ran")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_post_stop_runs_after_every_run_with_its_exit_status(plain_runner):
+    from ctl_helpers import ctl, start_foster, wait_state
+    d = plain_runner.tmp
+    post = f"echo post status=$FOSTER_EXIT_STATUS signal=${{FOSTER_EXIT_SIGNAL:-none}} >> {d}/order; sleep 0.3; echo post-done >> {d}/order"
+    foster, cfg, sock = start_foster(plain_runner, f"""
+    [services.web]
+    command = {q(f"echo svc >> {d}/order; exec sleep 1000")}
+    post_stop = {q(post.replace("$", "$$"))}
+
+    [services.once]
+    command = "exit 3"
+    restart = "no"
+    post_stop = {q(f"echo $$FOSTER_EXIT_STATUS-$${{FOSTER_EXIT_SIGNAL:-none}} > {d}/once.post")}
+    """)
+    wait_state(sock, "web", "running")
+    r = ctl(sock, "restart", "web")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: len(lines(d / "order")) == 4, PROMPT, what="post_stop, then the second start")
+    # The restart waited for post_stop to finish.
+    assert lines(d / "order") == ["svc", "post status=143 signal=SIGTERM", "post-done", "svc"], lines(d / "order")
+    wait_until(lambda: lines(d / "once.post") == ["3-none"], PROMPT, what="the oneshot's post_stop")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+    # Shutdown waits for the last post_stop.
+    assert lines(d / "order")[-1] == "post-done", lines(d / "order")

@@ -139,3 +139,11 @@ TEST_CASE("config: pre_start and hook_timeout") {
           "f.toml:3:13: service 's': 'pre_start' must be an array of strings or a string, not an integer\n"
           "f.toml:4:16: service 's': 'hook_timeout' must be more than 0\n");
 }
+
+TEST_CASE("config: post_stop") {
+    auto result = foster::parse_config("[services.s]\ncommand = \"x\"\npost_stop = \"rm -f /run/app.lock\"\n", "f.toml");
+    REQUIRE(result.config);
+    CHECK(result.config->services[0].post_stop == std::vector<std::string>{"/bin/sh", "-c", "rm -f /run/app.lock"});
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\npost_stop = [\"\"]\n") ==
+          "f.toml:3:14: service 's': 'post_stop': the program name must not be empty\n");
+}
