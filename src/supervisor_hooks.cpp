@@ -1,8 +1,8 @@
 // supervisor_hooks.cpp — commands foster runs for a service besides the
 // service itself: `pre_start` before every start, `stop_command` instead of
-// the stop signal.
+// the stop signal, `post_stop` after every run.
 //
-// Both run like a healthcheck probe: the service's user, environment,
+// All run like a healthcheck probe: the service's user, environment,
 // directory and process settings, a session of their own, output to the
 // service's prefix pipe or /dev/null (files and the journal are opened per
 // run of the service, so hooks write to foster's own output there).
@@ -12,6 +12,10 @@
 // straight to `stopped`); the hook is killed and its result ignored. Success
 // spawns the service; failure, a timeout (`hook_timeout`, then SIGKILL to its
 // session) or a failure to run it is a failed spawn: backoff and retry.
+//
+// post_stop: started when a run ends (Supervisor::handle sees the
+// transition), with the run's exit status; a start that comes meanwhile
+// waits for it (start_after_post_stop), and so does the shutdown.
 //
 // stop_command replaces only the polite request: the machine still arms
 // stop_timeout and sends SIGKILL to the service's group when it runs out, and
