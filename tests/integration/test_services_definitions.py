@@ -1,10 +1,12 @@
 """Service-runner mode: what issue 14 added to a service definition —
-`environment_file`, `${VAR}` expansion from foster's environment, and the
-process settings (`limits`, `nice`, `oom_score_adjust`, `no_new_privileges`),
-each seen from the service's /proc."""
+`environment_file`, `${VAR}` expansion from foster's environment, the
+process settings (`limits`, `nice`, `oom_score_adjust`, `no_new_privileges`)
+seen from the service's /proc, `reload_signal`, and the hooks (`stop_command`,
+`pre_start`, `post_stop`) with their order and bounds."""
 import os
 import resource
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -343,3 +345,11 @@ def test_post_stop_runs_after_every_run_with_its_exit_status(plain_runner):
     assert foster.wait() == 0, foster.stderr()
     # Shutdown waits for the last post_stop.
     assert lines(d / "order")[-1] == "post-done", lines(d / "order")
+
+
+def test_the_examples_are_valid(plain_runner):
+    examples = sorted((Path(__file__).resolve().parents[2] / "config" / "examples").glob("*.toml"))
+    assert examples
+    for example in examples:
+        status, _, err = plain_runner.run(["--check", "-c", str(example)])
+        assert status == 0, (example, err)
