@@ -8,6 +8,7 @@
 #include "control_protocol.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,7 @@
 
 #include "accounts.hpp"
 #include "dependency_graph.hpp"
+#include "env_file.hpp"
 #include "fd.hpp"
 #include "log.hpp"
 #include "signal_names.hpp"
@@ -148,6 +150,7 @@ private:
 struct Scope {
     Errors& errors;
     std::string prefix;
+    bool resolve_environment = true;  // LoadOptions::resolve_environment
 
     void error(Position at, std::string_view message) const {
         errors.add(at, prefix + std::string(message));
@@ -194,6 +197,25 @@ std::optional<std::string> read_string(const Scope& scope, std::string_view key,
         return std::nullopt;
     }
     return s->get();
+}
+
+// `${VAR}`, `${VAR:-default}` and `$$` expanded from foster's environment;
+// an error points at the string that holds the reference.
+std::optional<std::string> expand(const Scope& scope, std::string_view key, const toml::node& at,
+                                  std::string_view text) {
+    const auto nothing = [](const std::string&) -> std::optional<std::string> { return std::string(); };
+    Expansion expanded = scope.resolve_environment ? expand_variables(text, foster_environment)
+                                                   : expand_variables(text, nothing);
+    if (!expanded.error) return std::move(expanded.text);
+    scope.error(at, quoted(key) + ": " + printable(*expanded.error));
+    return std::nullopt;
+}
+
+std::optional<std::string> read_expanded_string(const Scope& scope, std::string_view key,
+                                                const toml::node& value) {
+    const auto text = read_string(scope, key, value);
+    if (!text) return std::nullopt;
+    return expand(scope, key, value, *text);
 }
 
 std::optional<bool> read_bool(const Scope& scope, std::string_view key, const toml::node& value) {
@@ -298,7 +320,7 @@ std::optional<Enum> read_choice(const Scope& scope, std::string_view key, const 
 std::optional<std::vector<std::string>> read_command(const Scope& scope, std::string_view key,
                                                      const toml::node& value) {
     if (value.is_string()) {
-        const auto text = read_string(scope, key, value);
+        const auto text = read_expanded_string(scope, key, value);
         if (!text) return std::nullopt;
         if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
             scope.error(value, quoted(key) + " must not be empty");
@@ -326,8 +348,10 @@ std::optional<std::vector<std::string>> read_command(const Scope& scope, std::st
         } else if (has_nul(s->get())) {
             scope.error(element, quoted(key) + " must not contain NUL characters");
             ok = false;
+        } else if (auto expanded = expand(scope, key, element, s->get())) {
+            argv.push_back(std::move(*expanded));
         } else {
-            argv.push_back(s->get());
+            ok = false;
         }
     }
     if (ok && argv.front().empty()) {
@@ -339,8 +363,8 @@ std::optional<std::vector<std::string>> read_command(const Scope& scope, std::st
 }
 
 std::optional<std::string> read_absolute_path(const Scope& scope, std::string_view key,
-                                              const toml::node& value) {
-    auto path = read_string(scope, key, value);
+                                              const toml::node& value, bool expand_variables = false) {
+    auto path = expand_variables ? read_expanded_string(scope, key, value) : read_string(scope, key, value);
     if (path && (path->empty() || path->front() != '/')) {
         scope.error(value, quoted(key) + " must be an absolute path, not " + value_text(*path));
         return std::nullopt;
@@ -487,7 +511,7 @@ std::optional<mode_t> read_umask(const Scope& scope, std::string_view key, const
 
 std::optional<OutputTarget> read_output(const Scope& scope, std::string_view key,
                                         const toml::node& value) {
-    const auto text = read_string(scope, key, value);
+    const auto text = read_expanded_string(scope, key, value);
     if (!text) return std::nullopt;
     using Kind = OutputTarget::Kind;
     if (*text == "inherit") return OutputTarget{Kind::inherit, {}};
@@ -520,7 +544,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_environment
             ok = false;
             continue;
         }
-        auto text = read_string(scope, std::string(key) + "." + name, *name_value);
+        auto text = read_expanded_string(scope, std::string(key) + "." + name, *name_value);
         if (text)
             environment.emplace_back(name, std::move(*text));
         else
@@ -609,6 +633,7 @@ struct ServiceReader {
     bool account_error = false;  // a bad user/group value, already reported
     // Each socket's own `user`/`group`, resolved with the service's.
     std::vector<std::pair<std::optional<AccountSpec>, std::optional<AccountSpec>>> socket_owners;
+    EnvironmentList file_environment;  // from `environment_file`, applied before `environment`
 };
 
 using KeyHandler = void (*)(ServiceReader&, std::string_view key, const toml::node& value);
@@ -634,6 +659,10 @@ constexpr Choice<OnFatal> on_fatal_choices[] = {{"ignore", OnFatal::ignore},
 std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view key,
                                             const toml::node& value);
 void read_sockets(ServiceReader& r, std::string_view key, const toml::node& value);
+std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::string_view key,
+                                                      const toml::node& value);
+std::optional<std::vector<ResourceLimit>> read_limits(const Scope& scope, std::string_view key,
+                                                      const toml::node& value);
 
 // What each key of a service table means. A key not listed is an error.
 constexpr KeyRule service_keys[] = {
@@ -686,6 +715,26 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_signal, read_signal(r.scope, key, value));
      }},
+    {"reload_signal",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto sig = read_signal(r.scope, key, value)) r.draft.config.reload_signal = sig;
+     }},
+    {"stop_command",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.stop_command, read_command(r.scope, key, value));
+     }},
+    {"pre_start",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.pre_start, read_command(r.scope, key, value));
+     }},
+    {"post_stop",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.post_stop, read_command(r.scope, key, value));
+     }},
+    {"hook_timeout",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.hook_timeout, read_positive_duration(r.scope, key, value));
+     }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_timeout, read_duration(r.scope, key, value));
@@ -707,9 +756,29 @@ constexpr KeyRule service_keys[] = {
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.environment, read_environment(r.scope, key, value));
      }},
+    {"environment_file",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.file_environment, read_environment_files(r.scope, key, value));
+     }},
+    {"limits",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.process.limits, read_limits(r.scope, key, value));
+     }},
+    {"nice",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.nice = n;
+     }},
+    {"oom_score_adjust",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.oom_score_adjust = n;
+     }},
+    {"no_new_privileges",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.process.no_new_privileges, read_bool(r.scope, key, value));
+     }},
     {"working_directory",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto path = read_absolute_path(r.scope, key, value))
+         if (auto path = read_absolute_path(r.scope, key, value, true))
              r.draft.config.working_directory = std::move(path);
      }},
     {"user",
@@ -900,9 +969,150 @@ std::optional<HealthCheck> read_healthcheck(const Scope& scope, std::string_view
     return check;
 }
 
+std::optional<std::string> read_file(const std::string& path, std::string& failure);
+
+// One `environment_file` entry: read now, so a reload sees a changed file as
+// a changed `environment` and restarts the service.
+bool read_environment_file(const Scope& scope, std::string_view key, const toml::node& at,
+                           std::string_view entry, EnvironmentList& into) {
+    const bool optional = !entry.empty() && entry.front() == '-';
+    const std::string path(optional ? entry.substr(1) : entry);
+    if (path.empty() || path.front() != '/') {
+        scope.error(at, quoted(key) + " entries must be absolute paths (with a leading '-' when the "
+                                      "file may be missing), not " + value_text(entry));
+        return false;
+    }
+    if (!scope.resolve_environment) return true;
+    // A FIFO or a device would block foster's only thread (a reload too).
+    struct stat info{};
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        scope.error(at, quoted(key) + ": " + printable(path) + " is not a regular file");
+        return false;
+    }
+    std::string failure;
+    const auto text = read_file(path, failure);
+    if (!text) {
+        if (optional && errno == ENOENT) return true;
+        scope.error(at, quoted(key) + ": cannot read " + printable(path) + ": " + failure);
+        return false;
+    }
+    EnvFileResult parsed = parse_environment_file(*text);
+    if (parsed.error) {
+        scope.error(at, quoted(key) + ": " + printable(path) + ":" + std::to_string(parsed.error->line) + ":" +
+                            std::to_string(parsed.error->column) + ": " + printable(parsed.error->message));
+        return false;
+    }
+    for (auto& [name, variable] : parsed.variables) set_variable(into, name, std::move(variable));
+    return true;
+}
+
+// A path or an array of paths, read in order (a later file overrides an earlier one).
+std::optional<EnvironmentList> read_environment_files(const Scope& scope, std::string_view key,
+                                                      const toml::node& value) {
+    EnvironmentList environment;
+    if (value.is_string()) {
+        const auto entry = read_string(scope, key, value);
+        if (!entry || !read_environment_file(scope, key, value, *entry, environment)) return std::nullopt;
+        return environment;
+    }
+    const auto* array = value.as_array();
+    if (array == nullptr) {
+        scope.error(value, wrong_type(key, "an array of file paths", value));
+        return std::nullopt;
+    }
+    bool ok = true;
+    for (const auto& element : *array) {
+        const auto entry = read_string(scope, std::string(key) + " entries", element);
+        ok = entry && read_environment_file(scope, key, element, *entry, environment) && ok;
+    }
+    if (!ok) return std::nullopt;
+    return environment;
+}
+
+// One side of a limit: a non-negative integer, or a string in the limit's unit.
+std::optional<std::uint64_t> read_limit_value(const Scope& scope, const std::string& key, int resource,
+                                              const toml::node& value) {
+    const LimitUnit unit = limit_unit(resource);
+    if (const auto* i = value.as_integer()) {
+        if (i->get() >= 0) return static_cast<std::uint64_t>(i->get());
+        scope.error(value, quoted(key) + " must not be negative, not " + std::to_string(i->get()));
+        return std::nullopt;
+    }
+    const char* example = unit == LimitUnit::bytes     ? "a number of bytes, like 65536 or \"64MiB\""
+                          : unit == LimitUnit::seconds ? "a number of seconds, like 60 or \"1h\""
+                                                       : "a number, like 4096";
+    if (const auto* s = value.as_string()) {
+        if (auto n = parse_limit_text(s->get(), unit)) return n;
+        scope.error(value, quoted(key) + " must be " + example + " or \"unlimited\", not " + value_text(s->get()));
+        return std::nullopt;
+    }
+    scope.error(value, wrong_type(key, std::string(example) + ", \"unlimited\" or { soft = .., hard = .. }", value));
+    return std::nullopt;
+}
+
+// `limits = { nofile = 65536, core = { soft = 0, hard = "unlimited" } }`.
+std::optional<std::vector<ResourceLimit>> read_limits(const Scope& scope, std::string_view key,
+                                                      const toml::node& value) {
+    const auto* table = value.as_table();
+    if (table == nullptr) {
+        scope.error(value, wrong_type(key, "a table, like { nofile = 65536 }", value));
+        return std::nullopt;
+    }
+    std::vector<ResourceLimit> limits;
+    bool ok = true;
+    for (const auto& [name_key, limit_value] : in_file_order(*table)) {
+        const std::string full = std::string(key) + "." + std::string(name_key->str());
+        const auto resource = limit_resource(name_key->str());
+        if (!resource) {
+            scope.error(*name_key, "unknown limit " + quoted(name_key->str()) + " (known: " + limit_names() + ")");
+            ok = false;
+            continue;
+        }
+        ResourceLimit limit{*resource, 0, 0};
+        if (const auto* sides = limit_value->as_table()) {
+            std::optional<std::uint64_t> soft, hard;
+            bool sides_ok = true;
+            for (const auto& [side_key, side_value] : in_file_order(*sides)) {
+                const std::string side_name = full + "." + std::string(side_key->str());
+                if (side_key->str() == "soft") soft = read_limit_value(scope, side_name, *resource, *side_value);
+                else if (side_key->str() == "hard") hard = read_limit_value(scope, side_name, *resource, *side_value);
+                else scope.error(*side_key, "unknown key " + quoted(side_name) + " (only soft and hard)");
+                sides_ok = sides_ok && (side_key->str() == "soft" ? soft.has_value()
+                                        : side_key->str() == "hard" ? hard.has_value() : false);
+            }
+            if (sides_ok && (!soft || !hard)) {
+                scope.error(*limit_value, quoted(full) + " needs both soft and hard");
+                sides_ok = false;
+            }
+            if (sides_ok && *soft > *hard) {
+                scope.error(*limit_value, quoted(full) + ": the soft limit must not be above the hard limit");
+                sides_ok = false;
+            }
+            if (!sides_ok) {
+                ok = false;
+                continue;
+            }
+            limit.soft = *soft;
+            limit.hard = *hard;
+        } else if (auto both = read_limit_value(scope, full, *resource, *limit_value)) {
+            limit.soft = limit.hard = *both;
+        } else {
+            ok = false;
+            continue;
+        }
+        limits.push_back(limit);
+    }
+    if (!ok) return std::nullopt;
+    return limits;
+}
+
 // Checks that concern several keys of one service.
 void finish_service(ServiceReader& r, const toml::table& table) {
     ServiceConfig& config = r.draft.config;
+    if (!r.file_environment.empty()) {
+        for (auto& [name, value] : config.environment) set_variable(r.file_environment, name, std::move(value));
+        config.environment = std::move(r.file_environment);
+    }
     if (!r.has_command) r.scope.error(table, "missing required key 'command'");
     if (!r.restart_delay_max_given) {
         config.restart_delay_max = std::max(config.restart_delay_max, config.restart_delay);
@@ -922,12 +1132,13 @@ void finish_service(ServiceReader& r, const toml::table& table) {
         config.depends_on.push_back(dependency.name);
 }
 
-ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::table& table) {
-    const Scope scope{errors, "service " + quoted(name) + ": "};
+ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::table& table,
+                           const LoadOptions& options) {
+    const Scope scope{errors, "service " + quoted(name) + ": ", options.resolve_environment};
     ServiceDraft draft;
     draft.config.name = name;
     draft.header = position_of(table);
-    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}};
+    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
         const std::string_view key_name = key->str();
         const auto rule = std::find_if(std::begin(service_keys), std::end(service_keys),
@@ -1058,7 +1269,7 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
             errors.add(position_of(*value),
                        wrong_type("services." + name, "a table, like [services." + name + "]", *value));
         } else {
-            drafts.push_back(parse_service(errors, name, *table));
+            drafts.push_back(parse_service(errors, name, *table, options));
         }
     }
     check_main(errors, drafts, options);

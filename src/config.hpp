@@ -1,7 +1,8 @@
 // config.hpp — the services file, read and checked (foster.toml(5)).
 //
-// Loading is pure: it reads one file, resolves user and group names, and
-// starts nothing. Every problem in the file is found in one pass and reported
+// Loading is pure: it reads the file and the `environment_file`s it names,
+// expands `${VAR}` from foster's environment, resolves user and group names,
+// and starts nothing. Every problem in the file is found in one pass and reported
 // as FILE:LINE:COLUMN: message, so `foster --check` and a refused reload show
 // the whole list at once. A Config that comes back is complete and valid:
 // every default is filled in, every name resolved, the start order known, so
@@ -20,6 +21,7 @@
 
 #include "duration.hpp"
 #include "socket_spec.hpp"
+#include "limits.hpp"
 
 namespace foster {
 
@@ -114,6 +116,21 @@ struct ServiceConfig {
     std::vector<int> success_exit_codes{0};  // each in 0..255, in file order; never empty
 
     int stop_signal = SIGTERM;    // sent to the service's process group to stop it
+    // `reload_signal`: what `fosterctl reload NAME` sends to the main process;
+    // none: the service cannot be reloaded that way.
+    std::optional<int> reload_signal;
+    // `stop_command`: run instead of sending stop_signal while the main
+    // process lives (argv as for `command`); empty: none. stop_timeout still
+    // bounds the stop, then SIGKILL.
+    std::vector<std::string> stop_command;
+    // `pre_start`: run to completion before every start (argv as for
+    // `command`); empty: none. Failing, or running longer than hook_timeout,
+    // is a failed start.
+    std::vector<std::string> pre_start;
+    // `post_stop`: run after every run ends (stopped or exited), with
+    // FOSTER_EXIT_STATUS and FOSTER_EXIT_SIGNAL; the next start waits for it.
+    std::vector<std::string> post_stop;
+    Millis hook_timeout{30'000};  // bound on pre_start and post_stop; > 0
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
 
     bool autostart = true;  // false: started only by `fosterctl start`
@@ -132,6 +149,8 @@ struct ServiceConfig {
     // `[services.NAME.sockets]`, in file order: passed at fd 3, 4, ...
     // (socket_spec.hpp; bound and held by held_sockets.hpp).
     std::vector<SocketSpec> sockets;
+    // `limits`, `nice`, `oom_score_adjust`, `no_new_privileges`: set in the child before exec.
+    ProcessSettings process;
 
     // Reload compares services with this: "changed" means any key differs
     // (including user/group membership resolved at load time).
@@ -163,6 +182,10 @@ struct LoadOptions {
     // foster was also given a PROGRAM ("both" mode): PROGRAM is the main
     // process, so `main = true` is an error.
     bool has_program = false;
+    // false (fosterctl, which only wants control_socket): `${VAR}` expands
+    // to "" whatever the caller's environment, and environment files are not
+    // read; foster itself reports their problems when it loads the file.
+    bool resolve_environment = true;
 };
 
 // Either a config and no errors, or no config and at least one error, sorted

@@ -158,7 +158,8 @@ std::string parse_arguments(Request& request, std::string_view command,
         if (args.empty()) return "signal needs at least one service name";
         return check_names(args, command, request.names);
     }
-    case Command::reload:
+    case Command::reload:  // names: send their reload_signal; none: foster's own reload
+        return check_names(args, command, request.names);
     case Command::shutdown:
         if (!args.empty()) return std::string(command) + " takes no arguments";
         return {};

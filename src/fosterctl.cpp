@@ -57,6 +57,7 @@ constexpr const char* usage_text =
     "  restart [--no-wait] NAME...         restart the services and wait until ready\n"
     "  signal SIG NAME...                  send SIG (TERM, SIGTERM or 15) to each main process\n"
     "  reload                              read the config again (as SIGHUP); errors are printed\n"
+    "  reload NAME...                      send each service its reload_signal\n"
     "  shutdown                            stop everything and make foster exit (as SIGTERM)\n"
     "  check [-q] [NAME...]                exit 0 if the services (default: all autostart ones)\n"
     "                                      are running and healthy; -q: print no reason\n"
@@ -320,7 +321,9 @@ std::optional<Unreachable> exchange(const std::string& path, const std::string& 
 std::optional<std::string> find_socket(const Invocation& invocation, int& exit_code) {
     std::optional<std::string> from_config;
     if (invocation.config_path) {
-        const auto loaded = load_config(*invocation.config_path);
+        LoadOptions options;
+        options.resolve_environment = false;  // foster's environment is not ours
+        const auto loaded = load_config(*invocation.config_path, options);
         if (!loaded.config) {
             for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
             // `reload` after editing FILE: these are the errors foster would

@@ -66,7 +66,25 @@ struct PlanStorage {
     std::vector<gid_t> groups;
     std::vector<int> pass_fds, pass_scratch;
     char* listen_pid_digits = nullptr;
+    std::vector<ChildLimit> limits;
+    std::string oom_score_adj_text;
 };
+
+// Limits, nice, OOM score and no_new_privs, flattened for the child.
+void plan_process_settings(const ProcessSettings& settings, PlanStorage& storage, ChildPlan& plan) {
+    for (const auto& limit : settings.limits) storage.limits.push_back({limit.resource, limit.soft, limit.hard});
+    plan.limits = storage.limits.data();
+    plan.limit_count = static_cast<int>(storage.limits.size());
+    plan.set_nice = settings.nice.has_value();
+    plan.nice_value = settings.nice.value_or(0);
+    if (settings.oom_score_adjust) {
+        storage.oom_score_adj_text = std::to_string(*settings.oom_score_adjust) + "\n";
+        plan.oom_score_adj_path = "/proc/self/oom_score_adj";
+        plan.oom_score_adj_text = storage.oom_score_adj_text.c_str();
+        plan.oom_score_adj_length = static_cast<int>(storage.oom_score_adj_text.size());
+    }
+    plan.no_new_privileges = settings.no_new_privileges;
+}
 
 ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int report_fd) {
     for (const auto& a : request.argv) storage.argv.push_back(a.c_str());
@@ -133,6 +151,7 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     plan.pass_fd_count = static_cast<int>(storage.pass_fds.size());
     plan.pass_scratch = storage.pass_scratch.data();
     plan.listen_pid_digits = storage.listen_pid_digits;
+    plan_process_settings(request.process, storage, plan);
     plan.report_fd = report_fd;
     return plan;
 }
@@ -145,7 +164,7 @@ SpawnFailure read_report(int report_fd, pid_t pid) {
     while (n < 0 && errno == EINTR);
     if (n == 0) return {};
     if (n != static_cast<ssize_t>(sizeof report)) return {SpawnStage::exec, EIO, pid};
-    return {static_cast<SpawnStage>(report.stage), report.error, pid};
+    return {static_cast<SpawnStage>(report.stage), report.error, pid, report.detail};
 }
 
 }  // namespace
@@ -208,7 +227,7 @@ SpawnResult spawn(const SpawnRequest& request) {
 }
 
 std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
-                                   const std::string& working_directory) {
+                                   const std::string& working_directory, int detail) {
     switch (stage) {
         case SpawnStage::none: return "started '" + program + "'";
         case SpawnStage::fork: return "cannot start a process for '" + program + "'";
@@ -225,15 +244,19 @@ std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
         case SpawnStage::signals: return "cannot set the signal mask of '" + program + "'";
         case SpawnStage::exec: return "cannot run '" + program + "'";
         case SpawnStage::sockets: return "cannot pass the sockets to '" + program + "'";
+        case SpawnStage::limits: return "cannot set " + limit_constant_name(detail);
+        case SpawnStage::nice: return "cannot set the nice value of '" + program + "'";
+        case SpawnStage::oom_score_adjust: return "cannot set the OOM score adjustment of '" + program + "'";
+        case SpawnStage::no_new_privileges: return "cannot set no_new_privileges for '" + program + "'";
     }
     return "cannot run '" + program + "'";
 }
 
-std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request) {
+std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request, int detail) {
     const std::string program = request.argv.empty() ? std::string() : request.argv.front();
     if (stage == SpawnStage::stdout_file) return "cannot open " + request.stdio[1].open_path;
     if (stage == SpawnStage::stderr_file) return "cannot open " + request.stdio[2].open_path;
-    return describe_spawn_failure(stage, program, request.working_directory.value_or(""));
+    return describe_spawn_failure(stage, program, request.working_directory.value_or(""), detail);
 }
 
 int exit_status_for_exec_errno(int err) { return err == ENOENT || err == ENOTDIR ? 127 : 126; }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fd.hpp"
+#include "limits.hpp"
 
 namespace foster {
 
@@ -40,11 +41,16 @@ enum class SpawnStage : int {
     signals,
     exec,
     sockets,
+    limits,             // detail: the RLIMIT_* that could not be set
+    nice,
+    oom_score_adjust,
+    no_new_privileges,
 };
 
 // "cannot run 'x'", "cannot change directory to /srv", ...
+// `detail` is SpawnFailure::detail.
 std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
-                                   const std::string& working_directory);
+                                   const std::string& working_directory, int detail = 0);
 
 // Exit status a shell would give for an exec failure: 127 not found, 126 otherwise.
 int exit_status_for_exec_errno(int err);
@@ -100,6 +106,10 @@ struct SpawnRequest {
     // When set, the environment entry "LISTEN_PID=..." is rewritten in the
     // child to the child's own pid (socket activation through foster).
     bool rewrite_listen_pid = false;
+
+    // Limits, nice and the OOM score are set before the credentials change
+    // (lowering them back needs no privilege, raising them does).
+    ProcessSettings process;
 };
 
 struct SpawnedChild {
@@ -111,6 +121,7 @@ struct SpawnFailure {
     SpawnStage stage = SpawnStage::none;
     int error = 0;   // errno
     pid_t pid = -1;  // the child that failed (already exited, still to be reaped), or -1
+    int detail = 0;  // SpawnStage::limits: the resource
 };
 
 struct SpawnResult {
@@ -120,7 +131,7 @@ struct SpawnResult {
 
 // The same, with what the request knows: the program, its working directory
 // and the output files ("cannot open /var/log/x.log").
-std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request);
+std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request, int detail = 0);
 
 // Starts the child and returns once it has exec'd or failed. The caller reaps it.
 SpawnResult spawn(const SpawnRequest& request);

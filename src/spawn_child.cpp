@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -35,15 +37,22 @@ long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
     return r < 0 ? -errno : r;
 }
 
+// prctl with all five arguments: syscall(2) passes whatever is in the
+// registers for arguments not given, and prctl rejects non-zero unused ones.
+long sys_prctl(long option, long a) noexcept {
+    const long r = syscall(SYS_prctl, option, a, 0L, 0L, 0L);
+    return r < 0 ? -errno : r;
+}
+
 template <typename T>
 long arg(T value) noexcept {
     if constexpr (std::is_pointer_v<T>) return reinterpret_cast<long>(value);
     else return static_cast<long>(value);
 }
 
-[[noreturn]] void fail(const ChildPlan& plan, SpawnStage stage, long negative_errno) noexcept {
-    const ChildReport report{static_cast<int>(stage), static_cast<int>(-negative_errno)};
-    // A short write is impossible for 8 bytes into an empty pipe.
+[[noreturn]] void fail(const ChildPlan& plan, SpawnStage stage, long negative_errno, int detail = 0) noexcept {
+    const ChildReport report{static_cast<int>(stage), static_cast<int>(-negative_errno), detail};
+    // A short write is impossible for 12 bytes into an empty pipe.
     sys(SYS_write, plan.report_fd, arg(&report), sizeof report);
     sys(SYS_exit_group, 127);
     __builtin_unreachable();
@@ -107,6 +116,35 @@ void set_up_environment(const ChildPlan& plan) noexcept {
     if (plan.set_umask) sys(SYS_umask, plan.umask_value);
     if (plan.working_directory != nullptr)
         if (const long r = sys(SYS_chdir, arg(plan.working_directory)); r < 0) fail(plan, SpawnStage::chdir, r);
+}
+
+// Limits, priority and OOM score, while we still have foster's privileges
+// (raising a hard limit, lowering nice or the OOM score need them).
+void apply_process_settings(const ChildPlan& plan) noexcept {
+    for (int i = 0; i < plan.limit_count; ++i) {
+        const ChildLimit& limit = plan.limits[i];
+        const std::uint64_t value[2] = {limit.soft, limit.hard};  // struct rlimit64
+        if (const long r = sys(SYS_prlimit64, 0, limit.resource, arg(value), 0); r < 0)
+            fail(plan, SpawnStage::limits, r, limit.resource);
+    }
+    if (plan.set_nice)
+        if (const long r = sys(SYS_setpriority, PRIO_PROCESS, 0, plan.nice_value); r < 0)
+            fail(plan, SpawnStage::nice, r);
+    if (plan.oom_score_adj_path != nullptr) {
+        const long fd = sys(SYS_openat, AT_FDCWD, arg(plan.oom_score_adj_path), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) fail(plan, SpawnStage::oom_score_adjust, fd);
+        const long r = sys(SYS_write, fd, arg(plan.oom_score_adj_text), plan.oom_score_adj_length);
+        sys(SYS_close, fd);
+        if (r < 0) fail(plan, SpawnStage::oom_score_adjust, r);
+    }
+}
+
+// Once set it holds across exec and cannot be undone; after the credentials
+// change, which it does not affect either way.
+void forbid_new_privileges(const ChildPlan& plan) noexcept {
+    if (!plan.no_new_privileges) return;
+    if (const long r = sys_prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0)
+        fail(plan, SpawnStage::no_new_privileges, r);
 }
 
 // Groups, then gid, then uid: once the uid is dropped the others can no
@@ -209,8 +247,10 @@ int run_child(void* raw_plan) noexcept {
     pass_descriptors(plan);
     close_other_descriptors(plan);
     set_up_environment(plan);
+    apply_process_settings(plan);
     drop_privileges(plan);
     open_output_files(plan);
+    forbid_new_privileges(plan);
     write_listen_pid(plan);
     set_up_signals(plan);
     exec_program(plan);

@@ -10,9 +10,18 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include "spawn.hpp"
 
 namespace foster {
+
+// The kernel's struct rlimit64 for prlimit64(2), with the RLIMIT_* it sets.
+struct ChildLimit {
+    int resource;
+    std::uint64_t soft;
+    std::uint64_t hard;
+};
 
 // The flat form of a SpawnRequest: pointers into storage owned by the parent.
 struct ChildPlan {
@@ -41,6 +50,14 @@ struct ChildPlan {
     int pass_fd_count;
     int* pass_scratch;    // pass_fd_count ints the child may write (shared memory)
     char* listen_pid_digits;  // where the child writes its pid, or nullptr
+    const ChildLimit* limits;  // set with prlimit64, in order
+    int limit_count;
+    bool set_nice;
+    int nice_value;
+    const char* oom_score_adj_path;  // "/proc/self/oom_score_adj", or nullptr
+    const char* oom_score_adj_text;  // the value as text
+    int oom_score_adj_length;
+    bool no_new_privileges;
     int report_fd;            // close-on-exec pipe: {stage, errno} on failure
 };
 
@@ -48,6 +65,7 @@ struct ChildPlan {
 struct ChildReport {
     int stage;
     int error;
+    int detail;  // SpawnFailure::detail
 };
 
 // The child's entry point (clone's fn). Never returns.

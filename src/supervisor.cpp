@@ -223,11 +223,13 @@ void Supervisor::on_children() {
             on_probe_exit(s, child.exit);
             continue;
         }
+        if (reap_hook(child.pid, child.exit)) continue;
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
         by_pid_.erase(it);
         s.pidfd.reset();
+        s.last_exit = child.exit;
         handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
     }
     // Processes a service left behind in its group may have been reaped just
@@ -274,8 +276,14 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
     if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
     if (a.send_signal != 0) {
         if (a.send_signal == SIGKILL && phase_ != Phase::running) needed_kill_ = true;
-        signal_service(s, a.send_signal);
+        if (a.send_signal == SIGKILL) kill_stop_command(s);
+        if (a.send_signal == SIGKILL || !run_stop_command(s)) signal_service(s, a.send_signal);
     }
+    if (a.from == State::stopping && a.to != State::stopping) kill_stop_command(s);
+    if (a.to != State::starting) cancel_pre_start(s);
+    // The run is over (main process gone, group empty): to a down state, to
+    // backoff, or straight to the next start after a restart's stop.
+    if (a.from != a.to && s.run_active && a.to != State::running && a.to != State::stopping) run_post_stop(s);
     if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
         // The run is over: a last line without its newline is still a line.
         if (s.stdout_pipe) s.stdout_pipe->flush_partial();
@@ -302,7 +310,7 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
         if (!main_exit_) main_exit_ = *a.finished;
         begin_shutdown();
     }
-    if (a.spawn) spawn_service(s);
+    if (a.spawn) start_run(s);
 }
 
 void Supervisor::arm_timer(Service& s, TimePoint when) {
@@ -365,18 +373,21 @@ void Supervisor::spawn_service(Service& s) {
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
-                   log::errno_text(result.failure.error));
+        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request, result.failure.detail) +
+                   ": " + log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
     by_pid_[pid] = &s;
+    s.run_active = true;
+    s.last_exit.reset();
     handle(s, s.machine.spawned(now, pid));
     if (result.child) {
         s.pidfd = std::move(result.child->pidfd);
         handle(s, s.machine.exec_succeeded(now));
     } else {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
+        log::error(s.config.name + ": " +
+                   describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
                    log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
@@ -421,7 +432,8 @@ void Supervisor::run_probe(Service& s) {
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (!result.child) {
         log::error(s.config.name + ": healthcheck: " +
-                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or("")) +
+                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or(""),
+                                          result.failure.detail) +
                    ": " + log::errno_text(result.failure.error));
     }
     if (pid < 0) {  // not even forked: a failed probe
@@ -614,7 +626,10 @@ void Supervisor::advance_shutdown() {
         s.stop_sent = true;
         handle(s, s.machine.stop_requested(Clock::now()));
     }
-    if (!std::all_of(services_.begin(), services_.end(), [](const auto& s) { return s->machine.is_down(); })) return;
+    // A post_stop still running is waited for (bounded by hook_timeout and shutdown_timeout).
+    if (!std::all_of(services_.begin(), services_.end(),
+                     [](const auto& s) { return s->machine.is_down() && s->post_stop_pid <= 0; }))
+        return;
     loop_.timers().cancel(shutdown_timer_);
     for (auto& s : services_) drop_output_pipes(*s);
     phase_ = leftovers_.begin(options_.grace) ? Phase::done : Phase::leftovers;
@@ -659,8 +674,10 @@ void Supervisor::kill_everything() {
     if (phase_ == Phase::running) begin_shutdown();
     needed_kill_ = true;
     if (program_) program_->send(SIGKILL);
-    for (auto& s : services_)
+    for (auto& s : services_) {
+        kill_hooks(*s);
         if (!s->machine.is_down()) handle(*s, s->machine.kill_requested(Clock::now()));
+    }
     leftovers_.kill_now();
 }
 

@@ -60,6 +60,17 @@ struct Service {
     pid_t probe_pid = -1;
     TimerQueue::Id probe_timer = 0;
     bool probe_timed_out = false;
+
+    // Hooks (supervisor_hooks.cpp), each until reaped.
+    pid_t pre_start_pid = -1;
+    TimerQueue::Id pre_start_timer = 0;
+    bool pre_start_timed_out = false;
+    pid_t stop_command_pid = -1;
+    pid_t post_stop_pid = -1;
+    TimerQueue::Id post_stop_timer = 0;
+    bool start_after_post_stop = false;  // a start came while post_stop ran
+    bool run_active = false;             // a process was spawned and its run has not ended
+    std::optional<ExitStatus> last_exit; // of the main process, for post_stop
 };
 
 class Supervisor final : public ControlHandler {
@@ -90,6 +101,21 @@ private:
     void spawn_service(Service& s);
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
+    // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the
+    // spawn. run_stop_command: false when the service has none or it could
+    // not run, and the stop signal is to be sent instead. reap_hook: true
+    // when `pid` was a hook's.
+    std::optional<pid_t> run_hook(Service& s, const char* what, const std::vector<std::string>& argv,
+                                  const std::vector<std::pair<std::string, std::string>>& extra_environment);
+    void start_run(Service& s);
+    void on_pre_start_exit(Service& s, const ExitStatus& status);
+    void cancel_pre_start(Service& s);
+    bool run_stop_command(Service& s);
+    void kill_stop_command(Service& s);
+    bool reap_hook(pid_t pid, const ExitStatus& status);
+    void run_post_stop(Service& s);
+    void on_post_stop_exit(Service& s, const ExitStatus& status);
+    void kill_hooks(Service& s);
 
     // Conditions across services, after every batch of events.
     void settle();
@@ -122,6 +148,8 @@ private:
     control::StatusRow status_row(const Service& s, TimePoint now) const;
     [[nodiscard]] bool healthy_enough(const Service& s) const;
     std::optional<std::string> unknown_name(const std::vector<std::string>& names) const;
+    // `fosterctl reload NAME...`: each service's reload_signal to its main process.
+    control::Response reload_services(const std::vector<std::string>& names);
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;

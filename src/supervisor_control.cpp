@@ -45,6 +45,23 @@ std::optional<std::string> Supervisor::unknown_name(const std::vector<std::strin
     return std::nullopt;
 }
 
+// Every name is checked before anything is sent, so a refused request sends nothing.
+Response Supervisor::reload_services(const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+        const Service& s = *find(name);
+        if (!s.config.reload_signal) return failure(name + " has no reload_signal");
+        if (!s.pidfd) return failure(name + " is not running");
+    }
+    for (const auto& name : names) {
+        Service& s = *find(name);
+        const int sig = *s.config.reload_signal;
+        if (!send_signal(s.pidfd, sig))
+            return failure("cannot send " + signal_name(sig) + " to " + name + ": " + log::errno_text(errno));
+        log::info(name + ": sent " + signal_name(sig) + " to reload it (fosterctl)");
+    }
+    return ok();
+}
+
 Response Supervisor::handle_request(const control::Request& request) {
     if (auto unknown = unknown_name(request.names)) return failure(*unknown);
     const TimePoint now = Clock::now();
@@ -97,6 +114,7 @@ Response Supervisor::handle_request(const control::Request& request) {
             }
             return ok();
         case Command::reload: {
+            if (!request.names.empty()) return reload_services(request.names);
             if (!options_.config_path) return failure("no config file to reload");
             const auto errors = reload();
             if (errors.empty()) return ok();

@@ -532,7 +532,7 @@ def test_usage_errors_exit_2_without_asking_foster(plain_runner):
     """)
     pid = wait_state(sock, "web", "running")["pid"]
     for args in ([], ["bogus"], ["start"], ["stop"], ["restart"], ["restart", "--no-wait"],
-                 ["status", "--bogus"], ["signal"], ["reload", "web"], ["shutdown", "now"],
+                 ["status", "--bogus"], ["signal"], ["reload", "bad/name"], ["shutdown", "now"],
                  ["--timeout", "soon", "status"], ["--bogus", "status"],
                  ["start", "bad/name"], ["stop", "web", "web"]):
         r = ctl(sock, *args)

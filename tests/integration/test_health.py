@@ -155,7 +155,7 @@ def probe_pids(path):
 def test_a_hanging_probe_is_killed_at_its_timeout(plain_runner):
     d = plain_runner.tmp
     log = d / "probes"
-    probe = f"echo $$ >> {log}; sleep 1000 & echo $! >> {log}; wait"
+    probe = f"echo $$$$ >> {log}; sleep 1000 & echo $! >> {log}; wait"
     foster, cfg, sock = start_foster(plain_runner, f"""
     [services.web]
     command = ["sleep", "1000"]

@@ -17,7 +17,7 @@ def service(d, name, extra=""):
             f"trap 'echo USR1 >> {d}/{name}.signals' USR1; "
             f"trap 'echo USR2 >> {d}/{name}.signals' USR2; "
             f"trap 'echo TERM >> {d}/{name}.signals; exit 0' TERM; "
-            f"echo $$ >> {d}/{name}.pids; "
+            f"echo $$$$ >> {d}/{name}.pids; "
             f"while :; do sleep 0.2; done")
     return f"""
         [services.{name}]

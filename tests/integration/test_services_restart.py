@@ -18,7 +18,7 @@ def runs_of(path):
     ("no", "exit 3", "", False),
     ("on-failure", "exit 0", "", False),
     ("on-failure", "exit 3", "", True),
-    ("on-failure", "kill -USR1 $$", "", True),
+    ("on-failure", "kill -USR1 $$$$", "", True),
     ("on-failure", "exit 3", "success_exit_codes = [0, 3]", False),
     (None, "exit 0", "", False),   # the default is on-failure
     (None, "exit 3", "", True),
@@ -160,7 +160,7 @@ def test_on_fatal_shutdown_stops_everything_and_exits_1(plain_runner):
     assert plain_runner.strays() == []
 
 
-@pytest.mark.parametrize("end, status", [("exit 7", 7), ("kill -USR1 $$", 128 + 10)],
+@pytest.mark.parametrize("end, status", [("exit 7", 7), ("kill -USR1 $$$$", 128 + 10)],
                          ids=["exit-7", "killed-by-SIGUSR1"])
 def test_main_service_exit_ends_foster_with_its_status(plain_runner, end, status):
     d = plain_runner.tmp

@@ -99,7 +99,7 @@ def test_journal_output_and_foster_s_own_fields(tmp_path, journald):
     sock = d / "ctl.sock"
     # (dash applies a redirection in the shell itself before it forks: read
     # the shell's fd 1 first, redirect afterwards.)
-    web = ("fd1=$(readlink /proc/$$/fd/1); echo $fd1 > " + str(d / "web.fd1") + "; echo 'hello web'; "
+    web = ("fd1=$(readlink /proc/$$$$/fd/1); echo $fd1 > " + str(d / "web.fd1") + "; echo 'hello web'; "
            "echo '<3>bad thing'; "
            "echo 'to stderr' >&2; exec sleep 1000")
     cfg = write_config(d / "foster.toml", f"""
@@ -153,7 +153,7 @@ def test_journal_output_is_reopened_for_every_start(tmp_path, journald):
     sock = d / "ctl.sock"
     cfg = write_config(d / "foster.toml", f"""
         [services.web]
-        command = {q("echo run-$$; exec sleep 1000")}
+        command = {q("echo run-$$$$; exec sleep 1000")}
         stdout = "journal"
         """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_SOCKET", "JOURNAL_STREAM"))}
@@ -184,7 +184,7 @@ def test_without_journald_the_service_inherits_and_foster_says_so_once(plain_run
     monkeypatch.setattr(conftest, "FOSTER", path)
     foster, _ = start(plain_runner, f"""
         [services.web]
-        command = {q("echo line-$$")}
+        command = {q("echo line-$$$$")}
         stdout = "journal"
         restart = "always"
         restart_delay = "50ms"

@@ -184,7 +184,9 @@ TEST_CASE("parse_request: signal, reload, shutdown") {
     CHECK(refused("foster/1 signal 0 web\n") == "bad signal '0'");
     CHECK(refused("foster/1 signal 65 web\n") == "bad signal '65'");
     CHECK(refused("foster/1 signal web\n") == "bad signal 'web'");
-    CHECK(refused("foster/1 reload now\n") == "reload takes no arguments");
+    CHECK(parsed("foster/1 reload web db\n") == make(Command::reload, {"web", "db"}));
+    CHECK(refused("foster/1 reload web web\n") == "service 'web' named twice");
+    CHECK(refused("foster/1 reload bad/name\n").rfind("bad service name 'bad/name'", 0) == 0);
     CHECK(refused("foster/1 shutdown web\n") == "shutdown takes no arguments");
 }
 
