@@ -797,11 +797,19 @@ std::string Supervisor::program_name() const {
 
 int run_services(const Options& options, Inheritance& inheritance) {
     LoadResult loaded = load_config(*options.config_path, LoadOptions{!options.program.empty()});
+    // Signals are blocked before anything of foster's can be seen from
+    // outside (a socket file, below): a SIGTERM sent once it is there must
+    // start the graceful shutdown, not kill foster by its default action.
+    Fd signal_fd;
+    if (loaded.config && !options.check_only) {
+        signal_fd = take_charge(inheritance.pid);
+        if (!signal_fd) return 1;
+    }
     SystemdSockets from_systemd;
     BindResult bound;
     if (loaded.config) {
         // Bound before any service starts; --check binds and closes at once
-        // (docs/man-sockets.md says why).
+        // (foster.toml(5), SOCKETS, says why).
         from_systemd = take_systemd_sockets(*loaded.config, inheritance);
         bound = bind_sockets(*loaded.config, *options.config_path, {}, from_systemd,
                              options.check_only ? BindMode::check : BindMode::hold);
@@ -814,8 +822,6 @@ int run_services(const Options& options, Inheritance& inheritance) {
         for (const auto& e : loaded.errors) log::fatal(e.to_string());
         return loaded.config ? 0 : 2;
     }
-    Fd signal_fd = take_charge(inheritance.pid);
-    if (!signal_fd) return 1;
     try {
         Supervisor supervisor(options, inheritance, std::move(*loaded.config), std::move(signal_fd),
                               std::move(bound.table), std::move(from_systemd));

@@ -22,7 +22,27 @@ def sanitized(binary):
     return "libasan" in out
 
 
-def test_default_socket_follows_the_effective_uid(plain_runner):
+def copy_binaries_for(owner, into):
+    """foster (with the full build it hands over to) and fosterctl, copied
+    where `owner` can run them: the checkout may sit in a directory nobody
+    else can enter (a clone in root's home)."""
+    import conftest
+    from ctl_helpers import FOSTERCTL
+    build = Path(conftest.FOSTER).parent
+    copies = {}
+    for rel in ("foster", "libexec/foster", "fosterctl"):
+        source = Path(FOSTERCTL) if rel == "fosterctl" else build / rel
+        if not source.exists():
+            continue
+        target = into / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        os.chown(target.parent, owner.pw_uid, owner.pw_gid)
+        copies[rel] = str(target)
+    return copies
+
+
+def test_default_socket_follows_the_effective_uid(plain_runner, monkeypatch):
     # Real and effective uids apart make exec "secure": the process is not
     # dumpable and ignores ASAN_OPTIONS, so LeakSanitizer cannot scan it and
     # fails every exit. The release suite runs this test.
@@ -48,12 +68,16 @@ def test_default_socket_follows_the_effective_uid(plain_runner):
         def as_nobody():
             os.setresuid(0, nobody.pw_uid, nobody.pw_uid)
 
+        import conftest
+        copies = copy_binaries_for(nobody, runtime / "bin")
+        monkeypatch.setattr(conftest, "FOSTER", copies["foster"])
+
         foster = plain_runner.start(["-c", str(config)], env=env, preexec=as_nobody)
         sock = runtime / "foster.sock"
         wait_until(lambda: sock.exists() or not foster.running(), PROMPT,
                    what="foster's socket in $XDG_RUNTIME_DIR")
         assert sock.exists(), f"no socket at {sock}: {foster.stderr()[-1000:]!r}"
-        r = ctl(None, "status", env=env, preexec_fn=as_nobody)
+        r = ctl(None, "status", env=env, preexec_fn=as_nobody, fosterctl=copies["fosterctl"])
         assert r.returncode == 0, (r.returncode, r.stderr)
         assert "idle" in r.stdout
         foster.send(signal.SIGTERM)
