@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "contained.hpp"
+#include "file_trust.hpp"
 #include "log.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
@@ -34,6 +35,13 @@ using service::State;
 
 service::ExitStatus machine_status(const ExitStatus& e) {
     return e.signaled ? service::ExitStatus::killed(e.status) : service::ExitStatus::exited(e.status);
+}
+
+std::string control_socket_of(const Config& config) {
+    // The effective uid, as fosterctl's: it owns the socket, it is what a
+    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
+    return control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config.control_socket, geteuid(),
+                                std::getenv("XDG_RUNTIME_DIR"));
 }
 
 bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
@@ -149,10 +157,7 @@ void Supervisor::adopt(Config config) {
 }
 
 int Supervisor::run() {
-    // The effective uid, as fosterctl's: it owns the socket, it is what a
-    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
-    const std::string socket = control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config_.control_socket,
-                                                    geteuid(), std::getenv("XDG_RUNTIME_DIR"));
+    const std::string socket = control_socket_of(config_);
     std::string error;
     control_ = ControlServer::open(socket, loop_, *this, error);
     if (!control_) {
@@ -671,7 +676,7 @@ std::vector<ConfigError> Supervisor::reload() {
     }
     log::info("reloading " + *options_.config_path);
     systemd_.reloading();
-    LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
+    LoadResult loaded = load_trusted_config(*options_.config_path, LoadOptions{!options_.program.empty()});
     // Sockets are bound before anything changes: a bind error refuses the
     // reload like a config error, and the sockets in use stay as they are.
     SocketTable current;
@@ -779,7 +784,14 @@ std::string Supervisor::program_name() const {
 }
 
 int run_services(const Options& options, Inheritance& inheritance) {
-    LoadResult loaded = load_config(*options.config_path, LoadOptions{!options.program.empty()});
+    LoadResult loaded = load_trusted_config(*options.config_path, LoadOptions{!options.program.empty()});
+    if (loaded.config) {
+        // Checked before anything is bound or started, so --check says it too.
+        if (auto why = why_untrusted_socket_directory(control_socket_of(*loaded.config))) {
+            loaded.config.reset();
+            loaded.errors = {ConfigError{*options.config_path, 0, 0, std::move(*why)}};
+        }
+    }
     SystemdSockets from_systemd;
     BindResult bound;
     if (loaded.config) {
