@@ -8,6 +8,7 @@ control socket, and its capabilities are the ones the page says.
 
 Needs root (chown, and running a service as another user) and, for the
 service tests, a `nobody` account."""
+import json
 import os
 import pwd
 import shutil
@@ -133,3 +134,90 @@ def test_fosterctl_as_root_refuses_an_untrusted_config(plain_runner, kind):
     assert reason in r.stderr
     r = ctl(None, "-c", config(plain_runner.tmp, name="good.toml"), "status")
     assert "not trusted" not in r.stderr   # a trusted FILE: only unreachable
+
+
+# The service reports what it could do to foster (its parent) and to the
+# control socket, then stays, so the test can look at it in /proc.
+PROBE_SCRIPT = r"""
+import errno, json, os, socket, sys, time
+result = {}
+try:
+    os.kill(os.getppid(), 0)
+    result["kill"] = "ok"
+except OSError as e:
+    result["kill"] = errno.errorcode[e.errno]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+    result["connect"] = "ok"
+except OSError as e:
+    result["connect"] = errno.errorcode[e.errno]
+s.close()
+with open(sys.argv[2] + ".tmp", "w") as f:
+    json.dump(result, f)
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+time.sleep(1000)
+"""
+
+
+@pytest.fixture
+def shared_dir():
+    """Root's 0755 directory (trusted, and one `nobody` can traverse, unlike
+    pytest's 0700 tmp_path), with an `out` directory nobody owns."""
+    user = nobody()
+    d = Path(tempfile.mkdtemp(prefix="foster-security-", dir="/tmp"))
+    d.chmod(0o755)
+    (d / "out").mkdir()
+    os.chown(d / "out", user.pw_uid, user.pw_gid)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def status_fields(pid):
+    fields = {}
+    for line in read_text(f"/proc/{pid}/status").splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.split()
+    return fields
+
+
+def test_a_service_as_nobody_is_only_nobody(plain_runner, shared_dir):
+    user = nobody()
+    sock = shared_dir / "ctl.sock"
+    result = shared_dir / "out" / "result.json"
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    # A descriptor foster inherited without close-on-exec: not the service's.
+    secret = os.open(shared_dir / "secret", os.O_CREAT | os.O_WRONLY, 0o600)
+    foster, _, _ = start_foster(plain_runner, f"""
+        [services.a]
+        user = "nobody"
+        command = [{q(python)}, "-c", {q(PROBE_SCRIPT)}, {q(sock)}, {q(result)}]
+        """, sock=sock, fds={9: secret})
+    os.close(secret)
+    assert "9" in os.listdir(f"/proc/{foster.pid}/fd")
+    pid = wait_state(sock, "a", "running")["pid"]
+    wait_until(result.exists, what="the service's report")
+    seen = json.loads(result.read_text())
+
+    # Cannot signal foster, cannot connect to its 0600 control socket.
+    assert seen == {"kill": "EPERM", "connect": "EACCES"}
+    assert os.stat(sock).st_mode & 0o777 == 0o600
+
+    st = status_fields(pid)
+    # Real, effective, saved and filesystem ids: all nobody's.
+    assert st["Uid"] == [str(user.pw_uid)] * 4
+    assert st["Gid"] == [str(user.pw_gid)] * 4
+    # Exactly nobody's groups, none of root's.
+    assert sorted(map(int, st["Groups"])) == sorted(set(os.getgrouplist("nobody", user.pw_gid)))
+    # None of foster's descriptors (control socket, epoll, signalfd, pipes).
+    assert sorted(map(int, os.listdir(f"/proc/{pid}/fd"))) == [0, 1, 2]
+    # docs/SECURITY.md: no capabilities left, bounding set as foster's, no
+    # no_new_privs.
+    assert st["CapEff"] == ["0000000000000000"]
+    assert st["CapPrm"] == ["0000000000000000"]
+    assert st["CapAmb"] == ["0000000000000000"]
+    assert st["CapBnd"] == status_fields(foster.pid)["CapBnd"]
+    assert st["NoNewPrivs"] == ["0"]
+
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
