@@ -274,7 +274,15 @@ void Supervisor::on_program_exit() {
 
 void Supervisor::handle(Service& s, const service::Actions& a) {
     const log::About about(s.config.name);
-    if (!a.message.empty()) log::info(a.message);
+    // While spawns keep failing the same way, the retries are not news: the
+    // first failure was logged, and the end of the series will be.
+    const bool retry = (a.from == State::backoff && a.to == State::starting) ||
+                       (a.from == State::starting && a.to == State::backoff);
+    if (a.from != a.to && a.to != State::starting && a.to != State::backoff) end_spawn_failures(s, "stopped retrying");
+    if (!a.message.empty()) {
+        if (retry && s.spawn_failures_unlogged > 0) log::debug(a.message);
+        else log::info(a.message);
+    }
     if (a.timer == service::Actions::Timer::cancel) loop_.timers().cancel(std::exchange(s.timer, 0));
     if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
     if (a.send_signal != 0) {
@@ -370,11 +378,12 @@ void Supervisor::spawn_service(Service& s) {
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request) + ": " +
-                   log::errno_text(result.failure.error));
+        note_spawn_failure(s, describe_spawn_failure(result.failure.stage, request) + ": " +
+                                  log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
+    end_spawn_failures(s, "started");
     by_pid_[pid] = &s;
     handle(s, s.machine.spawned(now, pid));
     if (result.child) {
@@ -385,6 +394,27 @@ void Supervisor::spawn_service(Service& s) {
                    log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
+}
+
+void Supervisor::note_spawn_failure(Service& s, const std::string& text) {
+    const log::About about(s.config.name);
+    if (text == s.spawn_failure) {
+        ++s.spawn_failures_unlogged;
+        log::debug(s.config.name + ": " + text + " (again)");
+        return;
+    }
+    end_spawn_failures(s, "failed differently");
+    s.spawn_failure = text;
+    log::error(s.config.name + ": " + text);
+}
+
+// The end of a series of identical spawn failures: how many went unlogged.
+void Supervisor::end_spawn_failures(Service& s, const char* outcome) {
+    if (s.spawn_failures_unlogged > 0)
+        log::info(s.config.name + ": " + outcome + " after " + std::to_string(s.spawn_failures_unlogged) +
+                  " more failed attempt(s) (" + s.spawn_failure + ")");
+    s.spawn_failure.clear();
+    s.spawn_failures_unlogged = 0;
 }
 
 SpawnRequest Supervisor::request_for(const Service& s, const std::vector<std::string>& argv,
