@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,92 @@ start_limit_interval = "0"
         if popen.poll() is None:
             popen.kill()
         popen.wait()
+
+
+def fds_of(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    rest = text[text.rindex(")") + 2:].split()
+    return int(rest[11]) + int(rest[12])
+
+
+def test_descriptor_exhaustion_fails_cleanly_and_recovers(plain_runner):
+    """foster under RLIMIT_NOFILE = its idle count + 8, with three prefix
+    services (one crash-looping, so it keeps needing pipes) and 40 control
+    clients that hold their connections: accepting and spawning fail with
+    EMFILE, foster neither spins nor dies, and once the clients go it
+    serves again, the service starts again, and its fd count is what it was."""
+    import socket as socketlib
+    sock = plain_runner.tmp / "ctl.sock"
+    config = write_config(plain_runner.tmp / "foster.toml", f"""
+[foster]
+control_socket = {q(sock)}
+shutdown_timeout = "5s"
+
+[services.talk1]
+command = ["sh", "-c", "while :; do echo one; sleep 0.05; done"]
+stdout = "prefix"
+
+[services.talk2]
+command = ["sh", "-c", "while :; do echo two >&2; sleep 0.05; done"]
+stdout = "prefix"
+stderr = "prefix"
+
+[services.crash]
+command = ["sh", "-c", "echo crashing; sleep 0.05; exit 1"]
+stdout = "prefix"
+stderr = "prefix"
+restart = "always"
+restart_delay = "20ms"
+restart_delay_max = "50ms"
+start_limit_interval = "0"
+""")
+    # A first run, unlimited, to learn foster's idle descriptor count.
+    probe = plain_runner.start(["-c", config], env=dict(BASE_ENV))
+    wait_answering(probe, str(sock))
+    for name in ("talk1", "talk2"):
+        wait_state(sock, name, "running")
+    assert ctl(sock, "stop", "crash").returncode == 0
+    idle = fds_of(probe.pid)   # two prefix services running, crash stopped
+    probe.send(signal.SIGTERM)
+    assert probe.wait() == 0, probe.stderr()
+
+    limit = idle + 8
+    foster = plain_runner.start(
+        ["-c", config], env=dict(BASE_ENV),
+        preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+    wait_answering(foster, str(sock))
+    for name in ("talk1", "talk2"):
+        wait_state(sock, name, "running")
+    restarts_before = service(sock, "crash")["restarts"]
+
+    clients = []
+    try:
+        for _ in range(40):
+            c = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+            c.connect(str(sock))   # queued in the backlog once foster cannot accept
+            clients.append(c)
+        wait_until(lambda: fds_of(foster.pid) >= limit - 1, what="foster to run out of descriptors")
+        # Out of descriptors for a second: foster must wait, not spin on the
+        # listener (a spin is a whole core; 30 of 100 ticks leaves room for
+        # the crash loop's failed spawns on a loaded machine).
+        t0 = cpu_ticks(foster.pid)
+        time.sleep(1)
+        assert cpu_ticks(foster.pid) - t0 < 30 * os.sysconf("SC_CLK_TCK") // 100
+        assert foster.running()
+    finally:
+        for c in clients:
+            c.close()
+
+    # Recovered: it answers, the crash loop goes on, and nothing leaked.
+    wait_answering(foster, str(sock))
+    wait_until(lambda: service(sock, "crash")["restarts"] >= restarts_before + 3, what="crash to restart again")
+    assert "Too many open files" in foster.stderr()
+    assert ctl(sock, "stop", "crash").returncode == 0
+    wait_until(lambda: fds_of(foster.pid) == idle, what=f"foster's fd count back to {idle}")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
