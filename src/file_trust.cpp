@@ -64,6 +64,9 @@ std::optional<std::string> why_untrusted(const std::string& path, uid_t euid, bo
         if (!trusted_owner(st.st_uid, euid))
             return what + current + named + " is owned by uid " + std::to_string(st.st_uid) + ", not " +
                    owner_text(euid);
+        // A sticky directory (/tmp, a bare tmpfs /run) lets nobody else
+        // remove or rename what root put there: the threat to a socket.
+        if (directory && (st.st_mode & S_ISVTX) != 0) return std::nullopt;
         if ((st.st_mode & S_IWOTH) != 0)
             return what + current + named + " is writable by others (mode " + octal_mode(st.st_mode) + ")";
         if ((st.st_mode & S_IWGRP) != 0)

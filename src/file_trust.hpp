@@ -16,7 +16,8 @@ namespace foster {
 // a process whose effective uid is `euid`, or nullopt if it may be. Every
 // symlink on the way must be owned by root or `euid`; the file it leads to
 // too, and it must not be writable by its group or by others. A path that
-// does not exist is not refused here: whoever opens it reports that.
+// does not exist is not refused here: whoever opens it reports that. A
+// directory with the sticky bit may be writable by others.
 std::optional<std::string> why_untrusted(const std::string& path, uid_t euid, bool directory = false);
 
 // load_config, after refusing an untrusted file when this process runs as

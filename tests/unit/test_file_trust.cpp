@@ -92,6 +92,9 @@ TEST_CASE("a root foster trusts only files root can change") {
         REQUIRE(chmod(dir.path.c_str(), 0777) == 0);
         CHECK(contains(foster::why_untrusted_socket_directory(dir.path + "/ctl.sock"),
                        "directory " + dir.path + " is writable by others (mode 0777)"));
+        REQUIRE(chmod(dir.path.c_str(), 01777) == 0);  // like /tmp: others cannot replace root's socket
+        CHECK_FALSE(foster::why_untrusted_socket_directory(dir.path + "/ctl.sock"));
+        CHECK(contains(foster::why_untrusted(dir.file("s.toml", 0666), 0), "writable by others"));  // files: never
         REQUIRE(chmod(dir.path.c_str(), 0700) == 0);
         REQUIRE(chown(dir.path.c_str(), stranger, 0) == 0);
         CHECK(contains(foster::why_untrusted_socket_directory(dir.path + "/ctl.sock"), "owned by uid 43210"));
