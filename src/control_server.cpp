@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "duration.hpp"
 #include "log.hpp"
 
 namespace foster {
@@ -18,6 +19,10 @@ namespace {
 
 // Bounds that keep one client from costing foster more than a little.
 constexpr std::size_t max_connections = 64;
+// How long accepting pauses when foster is out of descriptors or memory: the
+// waiting client stays in the backlog, and the level-triggered listener must
+// not wake the loop again at once (that would spin a core).
+constexpr Millis accept_pause{100};
 constexpr Millis request_deadline{5'000};   // to send a whole request line
 constexpr Millis answer_deadline{10'000};   // to read the whole answer
 
@@ -76,11 +81,30 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, Even
 
 ControlServer::ControlServer(std::string path, Fd listener, EventLoop& loop, ControlHandler& handler)
     : path_(std::move(path)), listener_(std::move(listener)), loop_(loop), handler_(handler), own_uid_(geteuid()) {
-    listen_token_ = loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
+    watch_listener();
+}
+
+void ControlServer::watch_listener() {
+    if (listen_token_ == 0)
+        listen_token_ = loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
+}
+
+void ControlServer::pause_accepting(int error) {
+    if (!accept_failure_logged_)
+        log::error("cannot accept a control connection: " + log::errno_text(error) + "; trying again every " +
+                   format_duration(accept_pause));
+    accept_failure_logged_ = true;
+    loop_.unwatch(std::exchange(listen_token_, 0));
+    if (resume_timer_ != 0) return;
+    resume_timer_ = loop_.timers().schedule(Clock::now() + accept_pause, [this] {
+        resume_timer_ = 0;
+        watch_listener();
+    });
 }
 
 ControlServer::~ControlServer() {
     loop_.unwatch(std::exchange(listen_token_, 0));
+    loop_.timers().cancel(resume_timer_);
     for (auto& c : connections_) {
         if (c.token != 0) loop_.unwatch(c.token);
         loop_.timers().cancel(c.deadline);
@@ -105,7 +129,12 @@ void ControlServer::on_accept() {
             return;
         }
         Fd fd{accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)};
-        if (!fd) return;  // EAGAIN, or a connection that died before we got to it
+        if (!fd) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting(errno);
+            return;  // else EAGAIN, or a connection that died before we got to it
+        }
+        if (accept_failure_logged_) log::info("accepting control connections again");
+        accept_failure_logged_ = false;
         connections_.push_front(Connection{});
         const ConnectionIt c = connections_.begin();
         c->fd = std::move(fd);
@@ -233,8 +262,7 @@ void ControlServer::drop(ConnectionIt c) {
     if (c->token != 0) loop_.unwatch(c->token);
     loop_.timers().cancel(c->deadline);
     connections_.erase(c);
-    if (listen_token_ == 0)  // a slot is free again: take the next waiting client
-        listen_token_ = loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { on_accept(); });
+    watch_listener();  // a slot (or a descriptor) is free again: take the next waiting client
 }
 
 }  // namespace foster

@@ -73,6 +73,8 @@ private:
     using ConnectionIt = std::list<Connection>::iterator;
 
     void on_accept();
+    void watch_listener();
+    void pause_accepting(int error);
     void on_readable(ConnectionIt c);
     void on_request(ConnectionIt c, std::string_view line);
     void answer(ConnectionIt c, const control::Response& response);
@@ -85,6 +87,8 @@ private:
     EventLoop& loop_;
     ControlHandler& handler_;
     EventLoop::Token listen_token_ = 0;
+    TimerQueue::Id resume_timer_ = 0;  // accepting again after running out of descriptors
+    bool accept_failure_logged_ = false;
     std::list<Connection> connections_;
     uid_t own_uid_;
 };

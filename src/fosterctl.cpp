@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "file_trust.hpp"
 #include "control_protocol.hpp"
 #include "duration.hpp"
 #include "fd.hpp"
@@ -321,9 +322,11 @@ std::optional<Unreachable> exchange(const std::string& path, const std::string& 
 std::optional<std::string> find_socket(const Invocation& invocation, int& exit_code) {
     std::optional<std::string> from_config;
     if (invocation.config_path) {
+        // As root, FILE decides where root's commands go and whose answers
+        // are printed: the same rule as foster's (docs/SECURITY.md).
         LoadOptions options;
         options.resolve_environment = false;  // foster's environment is not ours
-        const auto loaded = load_config(*invocation.config_path, options);
+        const auto loaded = load_trusted_config(*invocation.config_path, options);
         if (!loaded.config) {
             for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
             // `reload` after editing FILE: these are the errors foster would

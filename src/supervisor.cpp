@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "contained.hpp"
+#include "file_trust.hpp"
 #include "log.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
@@ -34,6 +35,13 @@ using service::State;
 
 service::ExitStatus machine_status(const ExitStatus& e) {
     return e.signaled ? service::ExitStatus::killed(e.status) : service::ExitStatus::exited(e.status);
+}
+
+std::string control_socket_of(const Config& config) {
+    // The effective uid, as fosterctl's: it owns the socket, it is what a
+    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
+    return control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config.control_socket, geteuid(),
+                                std::getenv("XDG_RUNTIME_DIR"));
 }
 
 bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
@@ -149,10 +157,7 @@ void Supervisor::adopt(Config config) {
 }
 
 int Supervisor::run() {
-    // The effective uid, as fosterctl's: it owns the socket, it is what a
-    // peer's SO_PEERCRED reports, and it decides whether /run is writable.
-    const std::string socket = control::socket_path(std::nullopt, std::getenv("FOSTER_SOCKET"), config_.control_socket,
-                                                    geteuid(), std::getenv("XDG_RUNTIME_DIR"));
+    const std::string socket = control_socket_of(config_);
     std::string error;
     control_ = ControlServer::open(socket, loop_, *this, error);
     if (!control_) {
@@ -271,7 +276,15 @@ void Supervisor::on_program_exit() {
 
 void Supervisor::handle(Service& s, const service::Actions& a) {
     const log::About about(s.config.name);
-    if (!a.message.empty()) log::info(a.message);
+    // While spawns keep failing the same way, the retries are not news: the
+    // first failure was logged, and the end of the series will be.
+    const bool retry = (a.from == State::backoff && a.to == State::starting) ||
+                       (a.from == State::starting && a.to == State::backoff);
+    if (a.from != a.to && a.to != State::starting && a.to != State::backoff) end_spawn_failures(s, "stopped retrying");
+    if (!a.message.empty()) {
+        if (retry && s.spawn_failures_unlogged > 0) log::debug(a.message);
+        else log::info(a.message);
+    }
     if (a.timer == service::Actions::Timer::cancel) loop_.timers().cancel(std::exchange(s.timer, 0));
     if (a.timer == service::Actions::Timer::arm) arm_timer(s, a.deadline);
     if (a.send_signal != 0) {
@@ -373,11 +386,12 @@ void Supervisor::spawn_service(Service& s) {
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
-        log::error(s.config.name + ": " + describe_spawn_failure(result.failure.stage, request, result.failure.detail) +
-                   ": " + log::errno_text(result.failure.error));
+        note_spawn_failure(s, describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
+                                  log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
+    end_spawn_failures(s, "started");
     by_pid_[pid] = &s;
     s.run_active = true;
     s.last_exit.reset();
@@ -391,6 +405,27 @@ void Supervisor::spawn_service(Service& s) {
                    log::errno_text(result.failure.error));
         handle(s, s.machine.exec_failed(now, result.failure.error));
     }
+}
+
+void Supervisor::note_spawn_failure(Service& s, const std::string& text) {
+    const log::About about(s.config.name);
+    if (text == s.spawn_failure) {
+        ++s.spawn_failures_unlogged;
+        log::debug(s.config.name + ": " + text + " (again)");
+        return;
+    }
+    end_spawn_failures(s, "failed differently");
+    s.spawn_failure = text;
+    log::error(s.config.name + ": " + text);
+}
+
+// The end of a series of identical spawn failures: how many went unlogged.
+void Supervisor::end_spawn_failures(Service& s, const char* outcome) {
+    if (s.spawn_failures_unlogged > 0)
+        log::info(s.config.name + ": " + outcome + " after " + std::to_string(s.spawn_failures_unlogged) +
+                  " more failed attempt(s) (" + s.spawn_failure + ")");
+    s.spawn_failure.clear();
+    s.spawn_failures_unlogged = 0;
 }
 
 SpawnRequest Supervisor::request_for(const Service& s, const std::vector<std::string>& argv,
@@ -688,7 +723,7 @@ std::vector<ConfigError> Supervisor::reload() {
     }
     log::info("reloading " + *options_.config_path);
     systemd_.reloading();
-    LoadResult loaded = load_config(*options_.config_path, LoadOptions{!options_.program.empty()});
+    LoadResult loaded = load_trusted_config(*options_.config_path, LoadOptions{!options_.program.empty()});
     // Sockets are bound before anything changes: a bind error refuses the
     // reload like a config error, and the sockets in use stay as they are.
     SocketTable current;
@@ -796,7 +831,14 @@ std::string Supervisor::program_name() const {
 }
 
 int run_services(const Options& options, Inheritance& inheritance) {
-    LoadResult loaded = load_config(*options.config_path, LoadOptions{!options.program.empty()});
+    LoadResult loaded = load_trusted_config(*options.config_path, LoadOptions{!options.program.empty()});
+    if (loaded.config) {
+        // Checked before anything is bound or started, so --check says it too.
+        if (auto why = why_untrusted_socket_directory(control_socket_of(*loaded.config))) {
+            loaded.config.reset();
+            loaded.errors = {ConfigError{*options.config_path, 0, 0, std::move(*why)}};
+        }
+    }
     // Signals are blocked before anything of foster's can be seen from
     // outside (a socket file, below): a SIGTERM sent once it is there must
     // start the graceful shutdown, not kill foster by its default action.

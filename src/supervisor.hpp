@@ -50,6 +50,10 @@ struct Service {
     bool removing = false;      // dropped by a reload: forgotten once down
     bool stop_sent = false;     // the shutdown already asked it to stop
     bool journal_warned = false; // said once that its journal output fell back to inherit
+    // The last spawn failure logged, and how many identical ones followed it
+    // unlogged: a service retrying into EAGAIN says so once, not per attempt.
+    std::string spawn_failure;
+    int spawn_failures_unlogged = 0;
     std::unique_ptr<PrefixPipe> stdout_pipe, stderr_pipe;
     EventLoop::Token stdout_token = 0, stderr_token = 0;
     ServiceSockets sockets;     // held for as long as the service is in the config
@@ -98,6 +102,8 @@ private:
 
     // Turning events into state-machine input, and its output into effects.
     void handle(Service& s, const service::Actions& a);
+    void note_spawn_failure(Service& s, const std::string& text);
+    void end_spawn_failures(Service& s, const char* outcome);
     void spawn_service(Service& s);
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
