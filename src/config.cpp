@@ -203,9 +203,13 @@ std::optional<std::string> read_string(const Scope& scope, std::string_view key,
 // an error points at the string that holds the reference.
 std::optional<std::string> expand(const Scope& scope, std::string_view key, const toml::node& at,
                                   std::string_view text) {
-    const auto nothing = [](const std::string&) -> std::optional<std::string> { return std::string(); };
+    // Without foster's environment (fosterctl -c reads the file for its
+    // control_socket only), a variable stands for "/": an absolute path, so
+    // the checks of values fosterctl cannot know (working_directory = "${DIR}")
+    // pass instead of refusing a file foster accepts.
+    const auto placeholder = [](const std::string&) -> std::optional<std::string> { return std::string("/"); };
     Expansion expanded = scope.resolve_environment ? expand_variables(text, foster_environment)
-                                                   : expand_variables(text, nothing);
+                                                   : expand_variables(text, placeholder);
     if (!expanded.error) return std::move(expanded.text);
     scope.error(at, quoted(key) + ": " + printable(*expanded.error));
     return std::nullopt;

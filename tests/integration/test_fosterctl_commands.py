@@ -7,7 +7,7 @@ import re
 import signal
 import textwrap
 
-from ctl_helpers import (BASE_ENV, config_text, ctl, pid_alive, service, start_foster,
+from ctl_helpers import (BASE_ENV, config_text, ctl, pid_alive, service, start_foster, wait_answering,
                          status_json, timed_ctl, wait_service, wait_state)
 from helpers import wait_until
 from svc_helpers import q, stays_false, wait_file, write_config
@@ -578,3 +578,23 @@ def test_socket_found_through_env_and_config(plain_runner):
     assert r.returncode == 0 and "web" in r.stdout, r.stderr
     r = ctl(None, "--socket", sock, "status")
     assert r.returncode == 0 and "web" in r.stdout, r.stderr
+
+
+def test_config_with_variables_is_readable_without_foster_s_environment(plain_runner):
+    """fosterctl -c reads FILE for its control_socket only: values that need
+    foster's environment (${APP_DIR}) must not make it refuse the file."""
+    d = plain_runner.tmp
+    sock = d / "ctl.sock"
+    cfg = write_config(d / "foster.toml", f"""
+        [foster]
+        control_socket = "{sock}"
+
+        [services.web]
+        command = ["sleep", "1000"]
+        working_directory = "${{APP_DIR}}"
+        stdout = "${{APP_DIR}}/web.log"
+        """)
+    foster = plain_runner.start(["-c", cfg], env=dict(BASE_ENV, APP_DIR=str(d)))
+    wait_answering(foster, str(sock))
+    r = ctl(None, "-c", cfg, "status", env={k: v for k, v in BASE_ENV.items() if k != "APP_DIR"})
+    assert r.returncode == 0 and "web" in r.stdout, (r.returncode, r.stderr)
