@@ -39,7 +39,8 @@ std::vector<std::string> candidates(const std::string& dir) {
 }
 
 bool wanted(const Options& options) {
-    if (options.show_help || options.show_version || options.check_only) return false;
+    // --check too: it must judge the file as the service runner would.
+    if (options.show_help || options.show_version) return false;
     return options.config_path.has_value() || log::stderr_is_the_journal();
 }
 

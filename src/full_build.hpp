@@ -9,8 +9,8 @@
 // - the full build (installed as libexec/foster/foster): glibc shared,
 //   libsystemd.so.0 dlopen()ed when needed (systemd.cpp).
 // The static foster execve()s the full build, same pid, argv and environment,
-// before it has changed anything, when the service runner is asked for (-c)
-// or its stderr is the journal. Without a full build beside it (an image that
+// before it has changed anything, when the service runner is asked for (-c,
+// --check included) or its stderr is the journal. Without a full build beside it (an image that
 // holds only the static file) it goes on by itself, without systemd support.
 #pragma once
 

@@ -188,6 +188,12 @@ BindResult bind_sockets(const Config& config, const std::string& file, const Soc
         if (service.sockets.empty()) continue;
         ServiceSockets& sockets = result.table[service.name];
         for (const auto& spec : service.sockets) {
+            // Only systemd knows what it will pass when it starts foster:
+            // --check takes a "systemd:" socket as written (where foster
+            // can take sockets from systemd at all).
+            if (mode == BindMode::check && spec.address.family == ListenAddress::Family::systemd &&
+                systemd::available())
+                continue;
             HeldSocket s{spec, Fd{}};
             errno = 0;
             std::string why = bind_one(s, current, service.name, systemd, mode);

@@ -582,3 +582,15 @@ def test_unix_socket_file_belongs_to_the_services_user(runner):
     assert (st.st_uid, st.st_gid) == (0, 0)
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_check_takes_systemd_sockets_as_written(tmp_path):
+    """What systemd will pass is known only when it starts foster: --check
+    (handed to the full build, as -c is) takes a "systemd:" socket as written.
+    foster-static, which can never take one, still says so
+    (test_static_build_says_it_cannot_take_sockets_from_systemd)."""
+    import conftest
+    cfg = tmp_path / "f.toml"
+    cfg.write_text('[services.web]\ncommand = ["sleep", "1"]\nsockets.http = { listen = "systemd:http" }\n')
+    r = subprocess.run([conftest.FOSTER, "--check", "-c", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
