@@ -2,7 +2,7 @@
 systemd/foster.service, with systemd booted as PID 1 of a new PID and mount
 namespace.
 
-systemd there sees none of the host's units: /usr/lib/systemd/system and
+systemd there sees none of the host's units (nor the host's /sys/fs/cgroup): /usr/lib/systemd/system and
 /etc/systemd/system are scratch directories holding only foster.service (with
 a drop-in pointing ExecStart=/ExecReload= at this build and this test's
 config, and DefaultDependencies=no, as there is no sysinit.target), the
@@ -24,11 +24,20 @@ from svc_helpers import write_config
 SYSTEMD = "/lib/systemd/systemd"
 UNITS = Path(__file__).resolve().parent.parent.parent / "systemd"
 FOSTERCTL = str(Path(FOSTER).with_name("fosterctl"))
-JOURNAL_UNITS = ["systemd-journald.service", "systemd-journald.socket", "systemd-journald-dev-log.socket"]
+# Not systemd-journald-dev-log.socket: it would put a /dev/log symlink into
+# the devtmpfs, which the host shares.
+JOURNAL_UNITS = ["systemd-journald.service", "systemd-journald.socket"]
 
 BOOT = r'''
 set -e
 d=$1
+# A /sys/fs/cgroup of its own: systemd creates directories there and
+# remounts it read-only, which on the host's tmpfs would change the host's
+# (a superblock is shared across namespaces). Its hierarchies are the host's.
+mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
 mount -t tmpfs tmpfs /run
 mkdir -p /run/e2e-units
 for u in $JOURNAL_UNITS; do cp /usr/lib/systemd/system/$u /run/e2e-units/; done
