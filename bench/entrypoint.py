@@ -553,6 +553,11 @@ def main():
                 # measure a private copy: a rebuild during the run must not swap the binary under us
                 copy = os.path.join(tmp, i.name)
                 shutil.copy2(i.path, copy)
+                # with the full build foster hands the service runner to (libexec/foster beside it)
+                full = os.path.join(os.path.dirname(i.path), "libexec", "foster")
+                if i.name == "foster" and os.path.exists(full):
+                    os.makedirs(os.path.join(tmp, "libexec"), exist_ok=True)
+                    shutil.copy2(full, os.path.join(tmp, "libexec", "foster"))
                 i.path = copy
         # Other processes' CPU is sampled around every test but the storm: an
         # orphan the kernel reaps (foster's autoreap) is charged to no waiting
