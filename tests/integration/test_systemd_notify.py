@@ -188,27 +188,19 @@ def test_watchdog_pings_at_half_the_interval(plain_runner, systemd):
     assert foster.wait() == 0, foster.stderr()
 
 
-def test_no_watchdog_pings_without_watchdog_usec(plain_runner, systemd):
+@pytest.mark.parametrize("extra, seconds, why", [
+    ({}, 1.0, "a watchdog nobody asked for"),
+    # WATCHDOG_PID names another process: the watchdog is not foster's.
+    ({"WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"}, 0.6, "a watchdog meant for pid 1"),
+], ids=["no WATCHDOG_USEC", "WATCHDOG_PID of another process"])
+def test_no_watchdog_pings_that_are_not_foster_s(plain_runner, systemd, extra, seconds, why):
     foster, _ = start(plain_runner, """
         [services.a]
         command = ["sleep", "1000"]
-        """, env=systemd.env())
+        """, env=systemd.env(**extra))
     systemd.wait_for(ready, what="READY=1")
-    stays_false(lambda: any(m.get("WATCHDOG") for _, m in systemd.drain()), 1.0,
-                "foster pinged a watchdog nobody asked for")
-    foster.send(signal.SIGTERM)
-    assert foster.wait() == 0, foster.stderr()
-
-
-def test_watchdog_for_another_pid_is_not_foster_s(plain_runner, systemd):
-    """WATCHDOG_PID names another process: the watchdog is not foster's."""
-    foster, _ = start(plain_runner, """
-        [services.a]
-        command = ["sleep", "1000"]
-        """, env=systemd.env(WATCHDOG_USEC="200000", WATCHDOG_PID="1"))
-    systemd.wait_for(ready, what="READY=1")
-    stays_false(lambda: any(m.get("WATCHDOG") for _, m in systemd.drain()), 0.6,
-                "foster pinged a watchdog meant for pid 1")
+    stays_false(lambda: any(m.get("WATCHDOG") for _, m in systemd.drain()), seconds,
+                f"foster pinged {why}")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
 
