@@ -61,8 +61,11 @@ install(FILES config/foster.toml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/fo
 
 # The examples keep the layout of the source tree, so that the stack runs as
 # the README says: cd .../examples && foster -c config/example.toml
-install(FILES config/example.toml config/reference.toml
+install(FILES config/example.toml config/reference.toml config/socket-activation.toml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/config)
+# Configurations translated from other supervisors, the originals beside them.
+file(GLOB FOSTER_TRANSLATED_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/config/examples/*)
+install(FILES ${FOSTER_TRANSLATED_EXAMPLES} DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/config/examples)
 install(PROGRAMS config/example/db.py config/example/migrate.sh config/example/worker.sh
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/config/example)
 

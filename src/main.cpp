@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,13 @@ int main(int argc, char** argv, char** envp) {
     }
     if (options.show_version) {
 #if FOSTER_HANDS_OVER_TO_FULL_BUILD
-        const std::string full = full_build::find();
+        // Canonical, so a user sees /usr/libexec/foster/foster rather than
+        // the /usr/bin/../libexec/... it was found through.
+        std::string full = full_build::find();
+        if (char* canonical = full.empty() ? nullptr : ::realpath(full.c_str(), nullptr)) {
+            full = canonical;
+            std::free(canonical);
+        }
         std::printf("foster %s (static build; the service runner and systemd support run %s)\n", FOSTER_VERSION,
                     full.empty() ? "the full build, which is not installed here" : full.c_str());
 #else

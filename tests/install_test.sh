@@ -24,7 +24,7 @@ fi
 doc=$prefix/share/doc/foster/examples
 
 expected=("$prefix/bin/foster" "$prefix/bin/fosterctl" "$etc/foster/foster.toml"
-          "$doc/config/example.toml" "$doc/config/reference.toml"
+          "$doc/config/example.toml" "$doc/config/reference.toml" "$doc/config/socket-activation.toml"
           "$doc/config/example/db.py" "$doc/config/example/migrate.sh"
           "$doc/config/example/worker.sh")
 [[ -x $build/foster-static ]] && expected+=("$prefix/bin/foster-static")
@@ -36,6 +36,9 @@ if [[ -d $build/man ]]; then
 fi
 for unit in "$source"/systemd/*.service "$source"/systemd/*.socket; do
   [[ -e $unit ]] && expected+=("$units/$(basename "$unit")")
+done
+for translated in "$source"/config/examples/*; do
+  [[ -e $translated ]] && expected+=("$doc/config/examples/$(basename "$translated")")
 done
 for completion in "$source"/packaging/completions/*; do
   [[ -e $completion ]] && expected+=("$completions/$(basename "$completion")")
