@@ -336,10 +336,15 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 }
 
 // To the process group (the whole service), and to the main process through
-// its pidfd in case it left the group.
+// its pidfd in case it left the group. A stop signal is followed by SIGCONT
+// (as systemd and foster's leftovers do): a stopped process that handles it
+// could not act on it otherwise, and would wait for the SIGKILL.
 void Supervisor::signal_service(Service& s, int sig) {
-    if (const auto pgid = s.machine.process_group()) kill(-*pgid, sig);
-    if (s.pidfd) send_signal(s.pidfd, sig);
+    for (const int each : {sig, SIGCONT}) {
+        if (const auto pgid = s.machine.process_group()) kill(-*pgid, each);
+        if (s.pidfd) send_signal(s.pidfd, each);
+        if (sig == SIGKILL || sig == SIGCONT) break;
+    }
 }
 
 void Supervisor::spawn_service(Service& s) {
