@@ -6,14 +6,13 @@ not mounted or no cgroup can be created (not root, a read-only hierarchy).
 What is checked is what a user sees: foster alive (/proc), the services'
 states, pids and exit statuses from `fosterctl status --json`; the log only
 for how often a failure is reported."""
-import os
 import re
 import signal
 
 import pytest
 
 from cgroup_helpers import make_cgroup, remove_cgroup
-from ctl_helpers import ctl, service, start_foster, status_json, wait_service, wait_state
+from ctl_helpers import ctl, service, start_foster, wait_service, wait_state
 from helpers import is_alive, wait_until
 from svc_helpers import lines, q
 

@@ -13,8 +13,8 @@ import subprocess
 import pytest
 
 from conftest import FOSTER
-from ctl_helpers import BASE_ENV, ctl, status_json, wait_answering
-from helpers import PROMPT, wait_until
+from ctl_helpers import BASE_ENV, status_json, wait_answering
+from helpers import wait_until
 from svc_helpers import q
 
 

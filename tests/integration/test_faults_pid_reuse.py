@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import PROBE
-from ctl_helpers import ctl, start_foster, wait_service, wait_state
+from ctl_helpers import ctl, start_foster, wait_state
 from helpers import PROMPT, wait_until
 from svc_helpers import lines, q
 

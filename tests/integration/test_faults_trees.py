@@ -8,7 +8,9 @@ SIGKILL after stop_timeout) and its main process. A process that left the
 group (setpgid) or the session (setsid) is out of reach of that stop; it is
 reaped whenever it exits (it is foster's, as PID 1 or subreaper) and it gets
 SIGTERM, then SIGKILL, as a leftover when foster itself stops."""
+import os
 import signal
+import socket as socketlib
 import time
 
 import pytest
@@ -41,7 +43,6 @@ def test_fork_bomb_ignoring_sigterm_is_killed_whole_at_stop_timeout(runner):
     """200 processes in the service's group, all ignoring SIGTERM, the shell
     still forking: stop takes stop_timeout, then SIGKILL takes them all; no
     process of the group and no zombie remains."""
-    d = runner.tmp
     bomb = ("trap '' TERM; n=0; while :; do "
             "if [ $n -lt 200 ]; then sleep 1000 & n=$((n+1)); else sleep 0.05; fi; done")
     foster, _, sock = start_foster(runner, f"""
@@ -91,7 +92,6 @@ def test_double_forked_daemon_is_reaped_and_killed_as_a_leftover(runner):
         st = read_stat(p)
         assert st and st[0] != "Z" and st[1] == foster.pid and comm(p) == "sleep", st
     # One exits: foster reaps it (it is foster's child now).
-    import os
     os.kill(escaped["one"], signal.SIGTERM)
     wait_until(lambda: read_stat(escaped["one"]) is None, what="the escapee to be reaped")
     # The other is a leftover when foster stops.
@@ -134,7 +134,6 @@ def test_stop_right_after_start_reaches_the_whole_tree(runner):
     requests) or up to 4.4 ms after it, 40 times over. Every stop must end by SIGTERM, well before
     stop_timeout; a process of the tree that missed the SIGTERM would hold
     the stop until the SIGKILL."""
-    import socket as socketlib
     foster, _, sock = start_foster(runner, """
         [services.tree]
         command = "sleep 1000 & sleep 1000"

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from ctl_helpers import ctl, start_foster, status_json, wait_service, wait_state
-from helpers import wait_until
 from svc_helpers import lines, q, write_config
 
 
