@@ -56,10 +56,10 @@ def test_no_signal_reaches_a_recycled_pid(runner):
         rounds += 1
     report = wait_until(lambda: result.exists() and lines(result), timeout=PROMPT, what="the churner's report")
     fields = dict(l.split(" ", 1) for l in report)
-    assert fields["steered"] == "1", report
-    assert int(fields["children"]) > 0, report
     hits = [l for l in report if l.startswith("hit ")]
-    assert hits == [], f"decoys killed by a signal ({rounds} rounds of restarts): {hits}"
-    assert rounds >= 1
     foster.send(signal.SIGTERM)
     foster.wait()
+    assert int(fields["children"]) > 0 and rounds >= 1, report
+    assert hits == [], f"decoys killed by a signal ({rounds} rounds of restarts): {hits}"
+    if fields["steered"] != "1":
+        pytest.skip("/proc/sys/kernel/ns_last_pid is not writable here: no pid was forced to be reused")
