@@ -604,12 +604,13 @@ static int in_own_pid_namespace(void)
     return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xEFFFFFFCU;
 }
 
-static void steer_next_pid(int fd, long last)
+/* False when the kernel refuses (no CAP_SYS_ADMIN over the namespace): the
+ * churn goes on unsteered. */
+static int steer_next_pid(int fd, long last)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld", last);
-    if (pwrite(fd, buf, (size_t)n, 0) < 0 && errno != EINVAL)
-        die("ns_last_pid");
+    return pwrite(fd, buf, (size_t)n, 0) >= 0 || errno == EINVAL;
 }
 
 static int cmd_churn(int argc, char **argv)
@@ -625,8 +626,10 @@ static int cmd_churn(int argc, char **argv)
     int in_flight = 0;
     while (now_ns() < end || in_flight > 0) {
         while (in_flight < 16 && now_ns() < end) {
-            if (steer_fd >= 0)
-                steer_next_pid(steer_fd, next);
+            if (steer_fd >= 0 && !steer_next_pid(steer_fd, next)) {
+                close(steer_fd);
+                steer_fd = -1;
+            }
             pid_t pid = fork();
             if (pid < 0) {
                 if (errno == EAGAIN)
