@@ -336,10 +336,15 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 }
 
 // To the process group (the whole service), and to the main process through
-// its pidfd in case it left the group.
+// its pidfd in case it left the group. A stop signal is followed by SIGCONT
+// (as systemd and foster's leftovers do): a stopped process that handles it
+// could not act on it otherwise, and would wait for the SIGKILL.
 void Supervisor::signal_service(Service& s, int sig) {
-    if (const auto pgid = s.machine.process_group()) kill(-*pgid, sig);
-    if (s.pidfd) send_signal(s.pidfd, sig);
+    for (const int each : {sig, SIGCONT}) {
+        if (const auto pgid = s.machine.process_group()) kill(-*pgid, each);
+        if (s.pidfd) send_signal(s.pidfd, each);
+        if (sig == SIGKILL || sig == SIGCONT) break;
+    }
 }
 
 void Supervisor::spawn_service(Service& s) {
@@ -465,16 +470,30 @@ void Supervisor::run_probe(Service& s) {
     const ServiceStdio quiet{.in = dev_null_.get(), .out = dev_null_.get(), .err = dev_null_.get()};
     SpawnResult result = spawn(request_for(s, check.argv, quiet));
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
-    if (!result.child) {
-        log::error(s.config.name + ": healthcheck: " +
-                   describe_spawn_failure(result.failure.stage, check.argv.front(), s.config.working_directory.value_or(""),
-                                          result.failure.detail) +
-                   ": " + log::errno_text(result.failure.error));
-    }
-    if (pid < 0) {  // not even forked: a failed probe
-        on_probe_exit(s, ExitStatus{false, 127});
+    const std::string failure =
+        result.child ? std::string()
+                     : describe_spawn_failure(result.failure.stage, check.argv.front(),
+                                              s.config.working_directory.value_or(""), result.failure.detail) +
+                           ": " + log::errno_text(result.failure.error);
+    if (pid < 0) {  // not even forked: try again at the next interval, counting nothing
+        if (failure == s.probe_spawn_failure) {
+            ++s.probe_spawn_failures_unlogged;
+        } else {
+            log::error(s.config.name + ": healthcheck: " + failure);
+            s.probe_spawn_failure = failure;
+            s.probe_spawn_failures_unlogged = 0;
+        }
+        schedule_probe(s, Clock::now() + check.interval);
         return;
     }
+    if (!s.probe_spawn_failure.empty())
+        log::info(s.config.name + ": healthcheck: a probe started after " +
+                  std::to_string(s.probe_spawn_failures_unlogged) + " more failed attempt(s) (" +
+                  s.probe_spawn_failure + ")");
+    s.probe_spawn_failure.clear();
+    s.probe_spawn_failures_unlogged = 0;
+    // Forked, but the exec failed: a failed probe (127), reaped like any other.
+    if (!result.child) log::error(s.config.name + ": healthcheck: " + failure);
     s.probe_pid = pid;
     s.probe_timed_out = false;
     by_probe_pid_[pid] = &s;

@@ -64,6 +64,10 @@ struct Service {
     pid_t probe_pid = -1;
     TimerQueue::Id probe_timer = 0;
     bool probe_timed_out = false;
+    // A probe that cannot even be forked (EAGAIN, EMFILE) is foster's
+    // trouble, not a verdict on the service: not counted, logged once.
+    std::string probe_spawn_failure;
+    int probe_spawn_failures_unlogged = 0;
 
     // Hooks (supervisor_hooks.cpp), each until reaped.
     pid_t pre_start_pid = -1;

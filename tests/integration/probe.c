@@ -54,6 +54,18 @@
  *   burst N exit STATUS       fork N children blocked on a pipe whose only
  *                             writer is the probe, exit STATUS: the children
  *                             exit together with the probe
+ *   churn SECONDS CEILING FILE
+ *                             for SECONDS, keep 16 short-lived children in
+ *                             flight, each a session leader (setsid) that
+ *                             lives 2 ms and exits 0: decoys for a signal
+ *                             meant for a recycled pid or process group. In
+ *                             a PID namespace other than the host's, it
+ *                             steers ns_last_pid through
+ *                             1..CEILING, so every pid freed there is taken
+ *                             again within milliseconds. Then FILE gets
+ *                             "children N", "steered 0|1" and one line
+ *                             "hit PID SIGNO" per child killed by a signal;
+ *                             then it holds (as report)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -583,6 +595,75 @@ static int cmd_burst(int argc, char **argv)
     return 0;
 }
 
+/* ns_last_pid can be steered only inside a PID namespace other than the
+ * host's (whose inode is the kernel's PROC_PID_INIT_INO): never on the host,
+ * where others fork too. */
+static int in_own_pid_namespace(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xEFFFFFFCU;
+}
+
+/* False when the kernel refuses (no CAP_SYS_ADMIN over the namespace): the
+ * churn goes on unsteered. */
+static int steer_next_pid(int fd, long last)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld", last);
+    return pwrite(fd, buf, (size_t)n, 0) >= 0 || errno == EINVAL;
+}
+
+static int cmd_churn(int argc, char **argv)
+{
+    if (argc < 3)
+        usage();
+    const long long end = now_ns() + atoll(argv[0]) * 1000000000LL;
+    const long ceiling = atol(argv[1]);
+    int steer_fd = in_own_pid_namespace() ? open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC) : -1;
+    static char out[1 << 16];
+    int used = 0;
+    long children = 0, next = 1;
+    int in_flight = 0;
+    while (now_ns() < end || in_flight > 0) {
+        while (in_flight < 16 && now_ns() < end) {
+            if (steer_fd >= 0 && !steer_next_pid(steer_fd, next)) {
+                close(steer_fd);
+                steer_fd = -1;
+            }
+            pid_t pid = fork();
+            if (pid < 0) {
+                if (errno == EAGAIN)
+                    break;
+                die("fork");
+            }
+            if (pid == 0) {
+                struct timespec two_ms = {0, 2000000};
+                setsid();
+                nanosleep(&two_ms, NULL);
+                _exit(0);
+            }
+            ++children;
+            ++in_flight;
+            next = pid >= ceiling ? 1 : pid;
+        }
+        int status;
+        pid_t done = waitpid(-1, &status, 0);
+        if (done < 0)
+            break;
+        --in_flight;
+        if (WIFSIGNALED(status) && used < (int)sizeof out - 64)
+            used += snprintf(out + used, sizeof out - (size_t)used, "hit %d %d\n", done, WTERMSIG(status));
+    }
+    char head[64];
+    int n = snprintf(head, sizeof head, "children %ld\nsteered %d\n", children, steer_fd >= 0);
+    static char all[sizeof out + 64];
+    memcpy(all, head, (size_t)n);
+    memcpy(all + n, out, (size_t)used);
+    write_file_atomically(argv[2], all, (size_t)(n + used));
+    hold();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -610,6 +691,8 @@ int main(int argc, char **argv)
         return cmd_spawn_and_exit(rest, args);
     if (strcmp(cmd, "burst") == 0)
         return cmd_burst(rest, args);
+    if (strcmp(cmd, "churn") == 0)
+        return cmd_churn(rest, args);
     usage();
     return 98;
 }
