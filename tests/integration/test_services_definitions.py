@@ -264,6 +264,8 @@ def test_pre_start_runs_to_completion_before_every_start(plain_runner):
     environment = {{ GREETING = "hello" }}
     """)
     wait_state(sock, "web", "running")
+    # "running" comes with the exec of sh; its echo may come a moment later.
+    wait_until(lambda: len(lines(d / "order")) == 2, PROMPT, what="the service's line")
     first = lines(d / "order")
     assert [l.split()[0] for l in first] == ["pre", "svc"], first
     assert first[0] == "pre hello"
