@@ -172,12 +172,14 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
             continue;
         }
         if (request.overlap) {
-            if (s->side && s->side->serving()) {  // the new run is not ready yet
-                pending = true;
-                continue;
-            }
             if (s->overlap_failure) {
                 failed.push_back(name + ": " + *s->overlap_failure);
+                continue;
+            }
+            // Done once the new run is ready and the old one is gone, so
+            // that the next deploy finds the service with one process.
+            if (s->side) {
+                pending = true;
                 continue;
             }
         }
@@ -197,8 +199,15 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
 
 Response Supervisor::wait_timed_out(const control::Request& request) {
     std::vector<std::string> details;
-    for (const auto& name : request.names)
-        if (const Service* s = find(name)) details.push_back(name + " is " + service::state_name(s->machine.state()));
+    for (const auto& name : request.names) {
+        const Service* s = find(name);
+        if (s == nullptr) continue;
+        std::string detail = name + " is " + service::state_name(s->machine.state());
+        if (s->side)
+            detail += "; its other process (pid " + std::to_string(s->side->run().pid) + ") is " +
+                      service::role_name(s->side->role());
+        details.push_back(std::move(detail));
+    }
     return failure("timed out waiting", details);
 }
 

@@ -153,9 +153,9 @@ def test_status_json_matches_the_documented_schema(plain_runner):
         assert f.read().split(b"\0")[:2] == [b"sleep", b"1000"], "pid is not alpha's process"
     assert alpha["exit_status"] is None and alpha["health"] is None and is_int(alpha["uptime_ms"]), alpha
     assert by["beta"] == {"name": "beta", "state": "exited", "pid": None, "restarts": 0,
-                          "exit_status": 3, "uptime_ms": None, "health": None}, by["beta"]
+                          "exit_status": 3, "uptime_ms": None, "health": None, "overlap": None}, by["beta"]
     assert by["gamma"] == {"name": "gamma", "state": "stopped", "pid": None, "restarts": 0,
-                           "exit_status": None, "uptime_ms": None, "health": None}, by["gamma"]
+                           "exit_status": None, "uptime_ms": None, "health": None, "overlap": None}, by["gamma"]
     assert by["delta"]["state"] == "exited" and by["delta"]["exit_status"] == 128 + 9, by["delta"]
     assert by["delta"]["pid"] is None, by["delta"]
     assert by["health"]["health"] == "healthy" and is_int(by["health"]["pid"]), by["health"]

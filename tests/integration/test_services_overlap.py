@@ -171,6 +171,8 @@ def test_both_pids_visible_and_old_serves_until_new_is_ready(runner):
     table = ctl(sock, "status").stdout
     assert "OVERLAP" in table and f"{old} serving" in table and str(new) in table, table
     assert alive(foster, old) and alive(foster, new)
+    # The service counts as ready while the old process serves.
+    assert ctl(sock, "check", "web").returncode == 0
     out, err = restart.communicate(timeout=PROMPT)
     assert restart.returncode == 0, err
     ready_at = dict(events(d, "ready"))[new]
