@@ -277,10 +277,26 @@ def test_overlap_refused_twice_and_stopped_with_the_service(runner):
     assert not alive(foster, old) and not alive(foster, new)
     assert status_json(sock)["web"]["state"] == "stopped"
     assert status_json(sock)["web"]["overlap"] is None
-    # SIGTERM to foster during an overlap: both are stopped, foster exits 0.
+    # The old process crashing while it serves is not restarted and does not
+    # count: the new one takes over once ready.
     (d / "behavior").write_text("ok")
     assert ctl(sock, "start", "web").returncode == 0
-    old = status_json(sock)["web"]["pid"]
+    before = status_json(sock)["web"]
+    old = before["pid"]
+    (d / "delay").write_text("1")
+    crash = overlap_in_background(sock)
+    wait_service(sock, "web", lambda s: s["overlap"] is not None and s["pid"] not in (None, old))
+    os.kill(wait_until(lambda: host_pid(foster.pid, old), what=f"old server {old}, {status_json(sock)}"),
+            signal.SIGKILL)
+    _, err = crash.communicate(timeout=PROMPT)
+    assert crash.returncode == 0, err
+    web = status_json(sock)["web"]
+    assert web["state"] == "running" and web["pid"] != old and web["overlap"] is None, web
+    assert web["restarts"] == 0 and web["exit_status"] == before["exit_status"], (before, web)
+    assert "exited (killed by SIGKILL) during the overlapping restart; not restarted" in foster.stderr()
+    (d / "delay").write_text("0.3")
+    # SIGTERM to foster during an overlap: both are stopped, foster exits 0.
+    old = web["pid"]
     (d / "behavior").write_text("hang")
     third = overlap_in_background(sock)
     during = wait_service(sock, "web", lambda s: s["overlap"] is not None and s["pid"] not in (None, old))
