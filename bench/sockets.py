@@ -15,7 +15,13 @@ time without an answered connection, and the restart itself (from the answer to 
 request until the next server is ready to accept: what a held socket cannot hide).
 Target: foster 0 refused, 0 failed, and no gap longer than its slowest restart plus 50 ms.
 
-    /usr/bin/python3 bench/sockets.py [--foster PATH] [--restarts N] [--quick] [--json FILE]
+Overlapping restarts (foster only; no peer can run two copies of one service): a `notify`
+server that takes 1 s to become ready (it sends READY=1 and starts accepting after a 1 s
+sleep) is replaced N times with `fosterctl restart --overlap srv` while the client connects
+as fast as it can. A request is connect + send + read the whole answer. Target: 0 refused,
+0 failed, every fosterctl exits 0.
+
+    /usr/bin/python3 bench/sockets.py [--foster PATH] [--restarts N] [--overlaps N] [--quick] [--json FILE]
 """
 import argparse
 import json
@@ -55,6 +61,35 @@ while True:
         conn.sendall(b"ok\n")
     if request.startswith(b"crash"):
         os._exit(1)
+'''
+
+
+# The overlap server: ready (READY=1, then accept) after 1 s; on SIGTERM it
+# finishes the connection in hand and exits, leaving the backlog to the new one.
+OVERLAP_SERVER = r'''
+import os, select, signal, socket, sys, time
+pids = sys.argv[1]
+listen = socket.socket(fileno=3)
+wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+signal.set_wakeup_fd(wake_w)
+stop = False
+def on_term(sig, frame):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+time.sleep(1.0)
+addr = os.environ["NOTIFY_SOCKET"]
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + addr[1:] if addr[0] == "@" else addr)
+with open(pids, "a") as f:
+    f.write("%d %.6f\n" % (os.getpid(), time.monotonic()))
+while not stop:
+    readable, _, _ = select.select([listen, wake_r], [], [])
+    if stop or listen not in readable:
+        continue
+    conn, _ = listen.accept()
+    with conn:
+        conn.recv(16)
+        conn.sendall(b"ok %d\n" % os.getpid())
 '''
 
 
@@ -216,15 +251,62 @@ def run_one(kind, paths, restarts, tmp):
                 restart_max_ms=max(durations) * 1000 if durations else None)
 
 
+def run_overlap(paths, overlaps, tmp):
+    """foster only: N overlapping restarts of a server that needs 1 s to be ready."""
+    d = os.path.join(tmp, "overlap")
+    os.makedirs(d)
+    server = os.path.join(d, "server.py")
+    with open(server, "w") as f:
+        f.write(OVERLAP_SERVER)
+    pids = os.path.join(d, "pids")
+    port = free_port()
+    sock = os.path.join(d, "foster.sock")
+    conf = os.path.join(d, "foster.toml")
+    with open(conf, "w") as f:
+        f.write('[foster]\ncontrol_socket = "%s"\n\n[services.srv]\ncommand = %s\ntype = "notify"\n'
+                'sockets.http = { listen = "127.0.0.1:%d" }\n' % (sock, json.dumps([sys.executable, server, pids]), port))
+    fosterctl = os.path.join(os.path.dirname(paths["foster"]), "fosterctl")
+    proc = subprocess.Popen([paths["foster"], "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(d, "stderr"), "wb"), cwd=d, process_group=0)
+    client = None
+    durations, failures = [], []
+    try:
+        wait_until(lambda: len(ready_times(pids)) >= 1, 30, "the first server")
+        client = Client(port)
+        client.start()
+        wait_until(lambda: client.answered > 0, 30, "a first answer")
+        began = time.monotonic()
+        for i in range(overlaps):
+            t0 = time.monotonic()
+            r = subprocess.run([fosterctl, "-s", sock, "restart", "--overlap", "srv"], capture_output=True, text=True)
+            durations.append(time.monotonic() - t0)
+            if r.returncode != 0:
+                failures.append("overlap %d: exit %d: %s" % (i + 1, r.returncode, r.stderr.strip()))
+        answered = client.answered
+        wait_until(lambda: client.answered > answered, 30, "an answer after the last overlap")
+        elapsed = time.monotonic() - began
+    finally:
+        if client:
+            client.halt.set()
+            client.join(15)
+        sweep(proc, d)
+    return dict(overlaps=overlaps, seconds=elapsed, answered=client.answered, refused=client.refused,
+                failed=client.failed, fosterctl_failures=failures, longest_gap_ms=client.longest_gap * 1000,
+                servers=len(ready_times(pids)),
+                overlap_median_ms=statistics.median(durations) * 1000, overlap_max_ms=max(durations) * 1000)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--foster", default="/work/main/build/foster")
     ap.add_argument("--restarts", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="5 restarts")
     ap.add_argument("--supervisors", default=",".join(SUPERVISORS))
+    ap.add_argument("--overlaps", type=int, default=20, help="overlapping restarts (0: none)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     restarts = 5 if args.quick else args.restarts
+    overlaps = min(args.overlaps, 5) if args.quick else args.overlaps
     paths = {"foster": os.path.abspath(args.foster)}
     for name in ("supervisord", "s6-svscan", "runsvdir"):
         paths[name] = shutil.which(name)
@@ -242,6 +324,15 @@ def main():
             except Exception as e:  # noqa: BLE001
                 results[kind] = {"error": str(e)}
                 log("  FAILED: %s" % e)
+        if overlaps > 0 and os.access(paths["foster"], os.X_OK):
+            log("foster: %d overlapping restarts ..." % overlaps)
+            try:
+                results["foster-overlap"] = run_overlap(paths, overlaps, tmp)
+                log("  %s" % results["foster-overlap"])
+            except Exception as e:  # noqa: BLE001
+                results["foster-overlap"] = {"error": str(e)}
+                log("  FAILED: %s" % e)
+    overlap = results.pop("foster-overlap", None)
     print("| supervisor | restarts | answered | refused | failed | longest gap without an answer | restart (median / max) |")
     print("|---|---|---|---|---|---|---|")
     for kind, r in results.items():
@@ -257,10 +348,27 @@ def main():
         met = f["refused"] == 0 and f["failed"] == 0 and f["longest_gap_ms"] <= (f["restart_max_ms"] or 0) + 50
         print("\nTarget (foster: 0 refused, 0 failed, no gap longer than its slowest restart + 50 ms): %s"
               % ("met" if met else "NOT met"))
+    if overlap:
+        print("\nOverlapping restarts (fosterctl restart --overlap; the new server is ready after 1 s):\n")
+        if "error" in overlap:
+            print("failed: %s" % overlap["error"])
+        else:
+            print("| overlaps | answered | refused | failed | fosterctl failed | longest gap without an answer | fosterctl restart --overlap (median / max) |")
+            print("|---|---|---|---|---|---|---|")
+            print("| %d | %d | %d | %d | %d | %.0f ms | %.0f / %.0f ms |" % (
+                overlap["overlaps"], overlap["answered"], overlap["refused"], overlap["failed"],
+                len(overlap["fosterctl_failures"]), overlap["longest_gap_ms"], overlap["overlap_median_ms"],
+                overlap["overlap_max_ms"]))
+            for failure in overlap["fosterctl_failures"]:
+                print("  " + failure)
+            met = overlap["refused"] == 0 and overlap["failed"] == 0 and not overlap["fosterctl_failures"]
+            print("\nTarget (overlap: 0 refused, 0 failed, every fosterctl exit 0): %s" % ("met" if met else "NOT met"))
+        results["foster-overlap"] = overlap
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)
-    return 0 if all("error" not in r for r in results.values()) else 1
+    ok = all("error" not in r for r in results.values())
+    return 0 if ok and not (overlap and overlap.get("fosterctl_failures")) else 1
 
 
 if __name__ == "__main__":

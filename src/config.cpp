@@ -633,6 +633,7 @@ struct ServiceReader {
     bool has_command = false;
     std::optional<Position> restart_delay_max_at;  // given explicitly
     bool restart_delay_max_given = false;
+    std::optional<Position> restart_mode_at;
     std::optional<AccountSpec> user, group;
     bool account_error = false;  // a bad user/group value, already reported
     // Each socket's own `user`/`group`, resolved with the service's.
@@ -657,6 +658,8 @@ constexpr Choice<ServiceType> service_types[] = {
 constexpr Choice<RestartPolicy> restart_policies[] = {{"no", RestartPolicy::no},
                                                       {"on-failure", RestartPolicy::on_failure},
                                                       {"always", RestartPolicy::always}};
+constexpr Choice<RestartMode> restart_modes[] = {{"stop-first", RestartMode::stop_first},
+                                                 {"overlap", RestartMode::overlap}};
 constexpr Choice<OnFatal> on_fatal_choices[] = {{"ignore", OnFatal::ignore},
                                                 {"shutdown", OnFatal::shutdown}};
 
@@ -742,6 +745,15 @@ constexpr KeyRule service_keys[] = {
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stop_timeout, read_duration(r.scope, key, value));
+     }},
+    {"restart_mode",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.restart_mode, read_choice(r.scope, key, value, restart_modes));
+         r.restart_mode_at = position_of(value);
+     }},
+    {"overlap_timeout",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         assign(r.draft.config.overlap_timeout, read_positive_duration(r.scope, key, value));
      }},
     {"autostart",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -1126,6 +1138,10 @@ void finish_service(ServiceReader& r, const toml::table& table) {
                           ") must not be less than 'restart_delay' (" +
                           format_duration(config.restart_delay) + ")");
     }
+    // A oneshot is not ready while it runs and done once it is: there is
+    // nothing for a second process to overlap with.
+    if (r.restart_mode_at && config.restart_mode == RestartMode::overlap && config.type == ServiceType::oneshot)
+        r.scope.error(*r.restart_mode_at, "'restart_mode = \"overlap\"' is not allowed for a oneshot service");
     if (r.user || r.group) {
         // Looked up even after a bad value in the other key, to report both.
         auto credentials = resolve_credentials(r.scope, r.user, r.group);
@@ -1142,7 +1158,7 @@ ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::
     ServiceDraft draft;
     draft.config.name = name;
     draft.header = position_of(table);
-    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}};
+    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
         const std::string_view key_name = key->str();
         const auto rule = std::find_if(std::begin(service_keys), std::end(service_keys),

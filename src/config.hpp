@@ -40,6 +40,12 @@ enum class RestartPolicy {
 };
 
 // `on_fatal`: what a service reaching `fatal` does to foster as a whole.
+// `restart_mode`: how a reload that changed a running service restarts it.
+enum class RestartMode {
+    stop_first,  // the old process stops, then the new one starts
+    overlap,     // the new one starts beside the old, which stops once the new one is ready
+};
+
 enum class OnFatal {
     ignore,    // the service stays fatal; the others go on
     shutdown,  // foster stops everything and exits 1
@@ -132,6 +138,10 @@ struct ServiceConfig {
     std::vector<std::string> post_stop;
     Millis hook_timeout{30'000};  // bound on pre_start and post_stop; > 0
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
+    RestartMode restart_mode = RestartMode::stop_first;  // never overlap for a oneshot
+    // How long the new process of an overlapping restart gets to become
+    // ready before it is stopped and the old one kept; > 0.
+    Millis overlap_timeout{20'000};
 
     bool autostart = true;  // false: started only by `fosterctl start`
     bool main = false;      // its exit ends foster with its status; at most one per file

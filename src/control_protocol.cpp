@@ -24,6 +24,8 @@ constexpr CommandSpelling command_spellings[] = {
 };
 
 constexpr std::string_view wait_prefix = "--wait=";
+constexpr std::string_view mode_prefix = "--mode=";
+constexpr std::string_view overlap_option = "--mode=overlap";
 constexpr std::string_view row_tag = "service";
 constexpr std::string_view detail_tag = "detail";
 constexpr std::size_t max_word_bytes = 32;
@@ -116,6 +118,9 @@ std::string check_names(const std::vector<std::string_view>& args, std::string_v
             return command == "start" || command == "stop" || command == "restart"
                        ? "--wait must come before the service names"
                        : std::string(command) + " takes no --wait";
+        if (arg.substr(0, mode_prefix.size()) == mode_prefix)
+            return command == "restart" ? "--mode must come right after --wait, before the service names"
+                                        : std::string(command) + " takes no --mode";
         if (!valid_name(arg))
             return "bad service name " + quoted(arg) + ": 1 to " + std::to_string(max_name_bytes) +
                    " of A-Z a-z 0-9 _ . -";
@@ -146,6 +151,13 @@ std::string parse_arguments(Request& request, std::string_view command,
             args.erase(args.begin());
             if (!args.empty() && args[0].substr(0, wait_prefix.size()) == wait_prefix)
                 return "--wait given twice";
+        }
+        if (request.command == Command::restart && !args.empty() &&
+            args[0].substr(0, mode_prefix.size()) == mode_prefix) {
+            if (args[0] != overlap_option)
+                return "bad --mode value " + quoted(args[0].substr(mode_prefix.size())) + ": only 'overlap'";
+            request.overlap = true;
+            args.erase(args.begin());
         }
         if (args.empty()) return std::string(command) + " needs at least one service name";
         return check_names(args, command, request.names);
@@ -243,6 +255,7 @@ std::string format_request(const Request& request) {
     out += ' ';
     out += command_name(request.command);
     if (request.wait) out += " --wait=" + std::to_string(request.wait->count());
+    if (request.overlap) out += ' ' + std::string(overlap_option);
     if (request.command == Command::signal) out += ' ' + std::to_string(request.signal);
     for (const auto& name : request.names) out += ' ' + name;
     out += '\n';
@@ -259,6 +272,7 @@ std::string format_status_row(const StatusRow& row) {
     append_optional(out, row.exit_status);
     out += '\t';
     out += row.health.empty() ? "-" : row.health;
+    if (row.overlap_pid) out += '\t' + std::to_string(*row.overlap_pid) + '\t' + row.overlap_role;
     out += '\n';
     return out;
 }
@@ -266,7 +280,7 @@ std::string format_status_row(const StatusRow& row) {
 std::optional<StatusRow> parse_status_row(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     const auto fields = split(line, '\t');
-    if (fields.size() != 8 || fields[0] != row_tag) return std::nullopt;
+    if ((fields.size() != 8 && fields.size() != 10) || fields[0] != row_tag) return std::nullopt;
     StatusRow row;
     if (!valid_name(fields[1]) || !valid_word(fields[2])) return std::nullopt;
     row.name = fields[1];
@@ -291,6 +305,12 @@ std::optional<StatusRow> parse_status_row(std::string_view line) {
     }
     if (fields[7] != "-" && !valid_word(fields[7])) return std::nullopt;
     row.health = fields[7];
+    if (fields.size() == 10) {
+        const auto pid = parse_decimal(fields[8], std::numeric_limits<pid_t>::max());
+        if (!pid || *pid == 0 || !valid_word(fields[9])) return std::nullopt;
+        row.overlap_pid = static_cast<pid_t>(*pid);
+        row.overlap_role = fields[9];
+    }
     return row;
 }
 
@@ -365,6 +385,14 @@ std::string status_json(const std::vector<StatusRow>& rows) {
             out += "null";
         else
             append_json_string(out, row.health);
+        out += ",\"overlap\":";
+        if (row.overlap_pid) {
+            out += "{\"pid\":" + std::to_string(*row.overlap_pid) + ",\"role\":";
+            append_json_string(out, row.overlap_role);
+            out += '}';
+        } else {
+            out += "null";
+        }
         out += '}';
     }
     out += "]}\n";
@@ -387,9 +415,12 @@ std::string status_table(const std::vector<StatusRow>& rows) {
     const bool with_health = std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) {
         return !row.health.empty() && row.health != "-";
     });
+    const bool with_overlap =
+        std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.overlap_pid.has_value(); });
     std::vector<std::vector<std::string>> cells;
     cells.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT"});
     if (with_health) cells[0].emplace_back("HEALTH");
+    if (with_overlap) cells[0].emplace_back("OVERLAP");
     for (const auto& row : rows) {
         auto& line = cells.emplace_back();
         line.push_back(row.name);
@@ -399,6 +430,8 @@ std::string status_table(const std::vector<StatusRow>& rows) {
         line.push_back(std::to_string(row.restarts));
         line.push_back(row.exit_status ? std::to_string(*row.exit_status) : "-");
         if (with_health) line.push_back(row.health.empty() ? "-" : row.health);
+        if (with_overlap)
+            line.push_back(row.overlap_pid ? std::to_string(*row.overlap_pid) + " " + row.overlap_role : "-");
     }
     std::vector<std::size_t> widths(cells[0].size(), 0);
     for (const auto& line : cells)

@@ -48,6 +48,7 @@ struct Request {
     int signal = 0;                   // Command::signal: the signal to send
     std::optional<Millis> wait;       // start/stop/restart: answer once reached, or after this long
                                       // (0 to max_wait)
+    bool overlap = false;             // restart --mode=overlap: the new process starts beside the old
     bool operator==(const Request&) const = default;
 };
 
@@ -73,11 +74,16 @@ struct StatusRow {
     unsigned restarts = 0;
     std::optional<int> exit_status;
     std::string health = "-";          // "healthy", "unhealthy", "starting" or "-" (no healthcheck)
+    // During an overlapping restart: the other run's pid and its role
+    // ("serving", "draining", "abandoned"); none otherwise.
+    std::optional<pid_t> overlap_pid;
+    std::string overlap_role;
     bool operator==(const StatusRow&) const = default;
 };
 
 // "service\tNAME\tSTATE\tPID\tUPTIME_MS\tRESTARTS\tEXIT\tHEALTH\n", "-" for none
-// (an empty health is written as "-"). parse_status_row takes the line with or
+// (an empty health is written as "-"), with "\tOVERLAP_PID\tOVERLAP_ROLE" before
+// the '\n' only while an overlapping restart runs. parse_status_row takes the line with or
 // without its '\n' and checks every field (docs/PROTOCOL.md); never throws.
 std::string format_status_row(const StatusRow& row);
 std::optional<StatusRow> parse_status_row(std::string_view line);
@@ -100,11 +106,13 @@ std::string format_response(const Response& response);
 std::optional<Response> parse_response(std::string_view text);
 
 // fosterctl status --json: {"services":[{"name":…,"state":…,"pid":…|null,
-// "restarts":…,"exit_status":…|null,"uptime_ms":…|null,"health":…|null}]}
-// on one line, '\n' included; health is null for "-" (no healthcheck).
+// "restarts":…,"exit_status":…|null,"uptime_ms":…|null,"health":…|null,
+// "overlap":{"pid":…,"role":…}|null}]} on one line, '\n' included; health is
+// null for "-" (no healthcheck).
 std::string status_json(const std::vector<StatusRow>& rows);
 // fosterctl status: an aligned table, NAME STATE PID UPTIME RESTARTS LAST-EXIT,
-// plus HEALTH when any row has a healthcheck; columns two spaces apart, no
+// plus HEALTH when any row has a healthcheck and OVERLAP ("PID ROLE") when
+// any row is in an overlapping restart; columns two spaces apart, no
 // trailing blanks, "-" for none.
 std::string status_table(const std::vector<StatusRow>& rows);
 // Uptime for people: "45s", "3m12s", "2h5m", "3d4h" (rounded down).

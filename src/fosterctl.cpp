@@ -55,7 +55,10 @@ constexpr const char* usage_text =
     "  status [NAME...] [--json]           the services (all, or those named): a table, or JSON\n"
     "  start [--no-wait] NAME...           start the services (clears fatal) and wait until ready\n"
     "  stop [--no-wait] NAME...            stop the services and wait until stopped\n"
-    "  restart [--no-wait] NAME...         restart the services and wait until ready\n"
+    "  restart [--no-wait] [--overlap] NAME...\n"
+    "                                      restart the services and wait until ready; --overlap:\n"
+    "                                      the new process starts beside the old, which stops\n"
+    "                                      once the new one is ready (fails if it never is)\n"
     "  signal SIG NAME...                  send SIG (TERM, SIGTERM or 15) to each main process\n"
     "  reload                              read the config again (as SIGHUP); errors are printed\n"
     "  reload NAME...                      send each service its reload_signal\n"
@@ -136,6 +139,8 @@ std::string parse_command_arguments(const std::vector<std::string>& args, std::s
                 out.json = true;
             else if (waits && arg == "--no-wait")
                 out.no_wait = true;
+            else if (command == Command::restart && arg == "--overlap")
+                request.overlap = true;
             else if (command == Command::check && (arg == "-q" || arg == "--quiet"))
                 out.quiet = true;
             else

@@ -138,6 +138,43 @@ Actions StateMachine::healthy(TimePoint now) {
 }
 
 // ---------------------------------------------------------------------------
+// Overlapping restarts (outside the table: each moves a run; see the header).
+
+Actions StateMachine::hand_over(TimePoint now, Run& previous) {
+    Actions a;
+    a.from = a.to = state_;
+    if (state_ != State::running || !main_alive_) return a;
+    previous = Run{pid_, started_at_, main_alive_, group_alive_};
+    pid_ = 0;
+    main_alive_ = group_alive_ = false;
+    needed_kill_ = false;
+    start(Event{.kind = EventKind::start_requested, .now = now}, a);
+    a.message += " (overlapping restart: pid " + std::to_string(previous.pid) + " keeps serving)";
+    return a;
+}
+
+Actions StateMachine::take_back(TimePoint, const Run& previous, Run& abandoned) {
+    Actions a;
+    a.from = a.to = state_;
+    if (state_ != State::starting && state_ != State::backoff && state_ != State::running) return a;
+    // pid 0: nothing was spawned (or what was is accounted for already).
+    abandoned = main_alive_ || group_alive_ ? Run{pid_, started_at_, main_alive_, group_alive_} : Run{};
+    pid_ = previous.pid;
+    started_at_ = previous.started_at;
+    main_alive_ = previous.main_alive;
+    group_alive_ = previous.group_alive;
+    exec_failed_ = false;
+    exec_errno_ = 0;
+    unhealthy_ = false;
+    kill_sent_ = false;
+    cancel_timer(a);
+    a.became_ready = true;
+    transition(a, State::running, " (the new process did not become ready; pid " + std::to_string(pid_) +
+                                      " keeps running)");
+    return a;
+}
+
+// ---------------------------------------------------------------------------
 // Observers.
 
 std::optional<int> StateMachine::pid() const noexcept {

@@ -68,6 +68,12 @@
 //  recorded when the stop began: stopped (cancel timer), starting (cancel
 //  timer, spawn), backoff (arm now + backoff), exited or fatal (as above).
 //
+//  Overlapping restarts (overlap.hpp) use two operations outside the table,
+//  because each moves a whole run between the machine and the supervisor:
+//    running   hand_over        main process alive         starting   spawn; the run leaves the machine
+//    starting, take_back        (the run handed over)      running    cancel timer, became_ready; the
+//    running,  backoff                                                 new run (if any) leaves instead
+//
 // Why it is shaped this way:
 //
 // - One run ends when its main process has exited AND its process group is
@@ -168,6 +174,15 @@ struct ExitStatus {
     bool operator==(const ExitStatus&) const = default;
 };
 
+// One run of a service: its main process (also its process group) and what
+// is known to be alive of it. What hand_over and take_back move.
+struct Run {
+    int pid = 0;
+    TimePoint started_at{};
+    bool main_alive = false;
+    bool group_alive = false;
+};
+
 enum class EventKind {
     start_requested,  // autostart, `fosterctl start`, or a reload added / changed it
     stop_requested,   // `fosterctl stop`, shutdown, or a reload removed / changed it
@@ -247,6 +262,17 @@ public:
     Actions timer_fired(TimePoint now);
     Actions unhealthy(TimePoint now);
     Actions healthy(TimePoint now);
+
+    // Overlapping restart, first step: a running service gives its run to
+    // `previous` (which keeps serving, outside the machine) and starts a
+    // new one as start_requested would. Anything but `running` with a live
+    // main process: none(), `previous` untouched.
+    Actions hand_over(TimePoint now, Run& previous);
+    // The new run did not become ready: the machine takes `previous` back
+    // and is `running` (and ready) again; the new run, if any of it lives,
+    // goes to `abandoned` for the supervisor to stop. Only from starting,
+    // backoff or running; otherwise none().
+    Actions take_back(TimePoint now, const Run& previous, Run& abandoned);
 
     [[nodiscard]] State state() const noexcept { return state_; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }

@@ -112,7 +112,7 @@ int Supervisor::reopen_sockets(Service& s) {
 // A service that is stopped and not wanted lets go of its close_on_stop sockets.
 void Supervisor::close_stopped_sockets() {
     for (auto& s : services_) {
-        if (s->wanted || !s->machine.is_down()) continue;
+        if (s->wanted || !s->down()) continue;
         for (auto& h : s->sockets) {
             if (!h.spec.close_on_stop || !h.fd) continue;
             h.fd.reset();
@@ -229,10 +229,12 @@ void Supervisor::on_children() {
             continue;
         }
         if (reap_hook(child.pid, child.exit)) continue;
+        if (reap_side(child.pid, child.exit)) continue;
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
         by_pid_.erase(it);
+        if (new_run_failed(s, child.exit)) continue;  // overlapping restart: the old run keeps serving
         s.pidfd.reset();
         s.last_exit = child.exit;
         handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
@@ -244,6 +246,7 @@ void Supervisor::on_children() {
         const auto pgid = s->machine.process_group();
         if (!pgid || group_is_empty(*pgid)) handle(*s, s->machine.group_empty(now));
     }
+    check_side_groups();
     if (phase_ == Phase::leftovers && leftovers_.after_reaping()) phase_ = Phase::done;
 }
 
@@ -293,6 +296,7 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
         if (a.send_signal == SIGKILL || !run_stop_command(s)) signal_service(s, a.send_signal);
     }
     if (a.from == State::stopping && a.to != State::stopping) kill_stop_command(s);
+    on_run_stopping(s, a);  // an overlapping restart's other run stops with the service
     if (a.to != State::starting) cancel_pre_start(s);
     // The run is over (main process gone, group empty): to a down state, to
     // backoff, or straight to the next start after a restart's stop.
@@ -468,7 +472,12 @@ void Supervisor::run_probe(Service& s) {
     const log::About about(s.config.name);
     const HealthCheck& check = *s.config.healthcheck;
     const ServiceStdio quiet{.in = dev_null_.get(), .out = dev_null_.get(), .err = dev_null_.get()};
-    SpawnResult result = spawn(request_for(s, check.argv, quiet));
+    SpawnRequest request = request_for(s, check.argv, quiet);
+    // The process it checks: during an overlapping restart a probe of the
+    // shared socket may reach either process, MAINPID tells them apart.
+    if (const auto main_pid = s.machine.pid())
+        request.envp = merge_environment(request.envp, {{"MAINPID", std::to_string(*main_pid)}});
+    SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     const std::string failure =
         result.child ? std::string()
@@ -524,6 +533,11 @@ void Supervisor::on_probe_exit(Service& s, const ExitStatus& status) {
         handle(s, s.machine.healthy(now));
     } else if (change == HealthTracker::Change::became_unhealthy) {
         log::error(s.config.name + ": unhealthy after " + std::to_string(check.retries) + " failed checks");
+        if (s.side && s.side->serving()) {  // the new run of an overlapping restart
+            abandon_new(s, "the new process was unhealthy after " + std::to_string(check.retries) + " failed checks",
+                        false);
+            return;
+        }
         handle(s, s.machine.unhealthy(now));
     }
 }
@@ -578,6 +592,7 @@ void Supervisor::drop_output_pipes(Service& s) {
 // ----------------------------------------------------- across services
 
 void Supervisor::settle() {
+    advance_overlaps();
     if (phase_ == Phase::running) {
         start_eligible();
         maybe_start_program();
@@ -592,6 +607,7 @@ void Supervisor::settle() {
 // Ready for its dependents: announced ready in this run, still running (or,
 // for a oneshot, exited with success), and healthy if it has a healthcheck.
 bool Supervisor::is_ready(const Service& s) const {
+    if (s.side && s.side->serving()) return true;  // the old run serves while the new one starts
     const State st = s.machine.state();
     if (!s.ready) return false;
     if (s.config.type == ServiceType::oneshot) return st == State::exited;
@@ -613,7 +629,7 @@ bool Supervisor::dependencies_ready(const Service& s) const {
 bool Supervisor::dependents_down(const Service& s) const {
     for (const auto& other : services_) {
         const auto& deps = other->config.depends_on;
-        if (std::find(deps.begin(), deps.end(), s.config.name) != deps.end() && !other->machine.is_down())
+        if (std::find(deps.begin(), deps.end(), s.config.name) != deps.end() && !other->down())
             return false;
     }
     return true;
@@ -682,7 +698,7 @@ void Supervisor::advance_shutdown() {
     }
     // A post_stop still running is waited for (bounded by hook_timeout and shutdown_timeout).
     if (!std::all_of(services_.begin(), services_.end(),
-                     [](const auto& s) { return s->machine.is_down() && s->post_stop_pid <= 0; }))
+                     [](const auto& s) { return s->down() && s->post_stop_pid <= 0; }))
         return;
     loop_.timers().cancel(shutdown_timer_);
     for (auto& s : services_) drop_output_pipes(*s);
@@ -692,7 +708,7 @@ void Supervisor::advance_shutdown() {
 void Supervisor::forget_removed() {
     const auto in_use = unix_paths_in_use();
     std::erase_if(services_, [this, &in_use](const std::unique_ptr<Service>& s) {
-        if (!s->removing || !s->machine.is_down()) return false;
+        if (!s->removing || !s->down()) return false;
         unlink_unused_paths(s->sockets, in_use);  // its sockets close with it
         drop_output_pipes(*s);
         stop_probe(*s);
@@ -731,6 +747,7 @@ void Supervisor::kill_everything() {
     for (auto& s : services_) {
         kill_hooks(*s);
         if (!s->machine.is_down()) handle(*s, s->machine.kill_requested(Clock::now()));
+        if (s->side) apply_side(*s, s->side->kill());
     }
     leftovers_.kill_now();
 }
@@ -767,6 +784,7 @@ std::vector<ConfigError> Supervisor::reload() {
     const TimePoint now = Clock::now();
     std::set<std::string> names;
     for (const auto& c : next.services) names.insert(c.name);
+    std::vector<Service*> overlapping;  // started once the new sockets are handed out
     for (auto& s : services_) {
         if (s->removing) continue;
         if (names.count(s->config.name) == 0) {
@@ -779,13 +797,16 @@ std::vector<ConfigError> Supervisor::reload() {
         const ServiceConfig& c = *std::find_if(next.services.begin(), next.services.end(),
                                                [&](const auto& x) { return x.name == s->config.name; });
         if (c == s->config) continue;  // unchanged: its processes are left alone
-        log::info(c.name + ": changed; restarting it");
         const bool was_up = !s->machine.is_down();
+        const bool overlap = c.restart_mode == RestartMode::overlap && s->machine.state() == State::running &&
+                             s->machine.pid() && !s->side;
+        log::info(c.name + ": changed; restarting it" + (overlap ? " (overlapping)" : ""));
         stop_probe(*s);
         s->config = c;
         s->machine.set_policy(policy_of(c));
         s->wanted = s->start_pending = c.autostart || was_up;
-        if (was_up) handle(*s, s->machine.stop_requested(now));
+        if (overlap) overlapping.push_back(s.get());
+        else if (was_up) handle(*s, s->machine.stop_requested(now));
     }
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
@@ -794,6 +815,7 @@ std::vector<ConfigError> Supervisor::reload() {
         if (s->removing && current.count(s->config.name) != 0) s->sockets = std::move(current[s->config.name]);
     adopt(std::move(next));
     hand_out_sockets(bound.table);
+    for (Service* s : overlapping) begin_overlap(*s);
     const auto in_use = unix_paths_in_use();
     for (const auto& [name, old] : current) unlink_unused_paths(old, in_use);
     systemd_.reloaded(status_text(), "");

@@ -29,6 +29,7 @@
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "overlap.hpp"
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
@@ -79,6 +80,20 @@ struct Service {
     bool start_after_post_stop = false;  // a start came while post_stop ran
     bool run_active = false;             // a process was spawned and its run has not ended
     std::optional<ExitStatus> last_exit; // of the main process, for post_stop
+
+    // An overlapping restart (overlap.hpp, supervisor_overlap.cpp): the run
+    // beside the machine's, until it is gone. The service is down only
+    // when both are.
+    std::optional<service::SideRun> side;
+    Fd side_pidfd;                       // its main process, while it lives
+    TimerQueue::Id side_timer = 0;       // its stop_timeout
+    pid_t side_stop_command_pid = -1;
+    TimerQueue::Id overlap_timer = 0;    // overlap_timeout, while the old run serves
+    bool overlap_timed_out = false;
+    std::optional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
+    std::optional<std::string> overlap_failure;   // why the last overlapping restart failed
+
+    [[nodiscard]] bool down() const { return machine.is_down() && !side; }
 };
 
 class Supervisor final : public ControlHandler {
@@ -154,7 +169,23 @@ private:
     void on_probe_exit(Service& s, const ExitStatus& status);
     void stop_probe(Service& s);
 
+    // Overlapping restarts (supervisor_overlap.cpp).
+    control::Response restart_overlapping(const std::vector<std::string>& names);
+    bool begin_overlap(Service& s);
+    void advance_overlaps();
+    void drain_old(Service& s);
+    void abandon_new(Service& s, const std::string& why, bool new_main_gone);
+    void apply_side(Service& s, const service::SideRun::Step& step);
+    bool run_side_stop_command(Service& s);
+    bool reap_side(pid_t pid, const ExitStatus& status);
+    bool new_run_failed(Service& s, const ExitStatus& status);
+    void on_run_stopping(Service& s, const service::Actions& a);
+    void check_side_groups();
+    void forget_side(Service& s);
+    [[nodiscard]] bool new_run_ready(const Service& s) const;
+
     // Control requests (control.cpp).
+    void request_start(Service& s, bool restart, TimePoint now);
     control::StatusRow status_row(const Service& s, TimePoint now) const;
     [[nodiscard]] bool healthy_enough(const Service& s) const;
     std::optional<std::string> unknown_name(const std::vector<std::string>& names) const;
@@ -193,6 +224,7 @@ private:
     std::vector<std::unique_ptr<Service>> services_;  // in start order
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
+    std::unordered_map<pid_t, Service*> by_side_pid_;  // main processes of side runs
     std::unique_ptr<ControlServer> control_;
     NotifySocket notify_;
     EventLoop::Token notify_token_ = 0;

@@ -36,7 +36,24 @@ control::StatusRow Supervisor::status_row(const Service& s, TimePoint now) const
     row.restarts = s.machine.restarts();
     row.exit_status = s.machine.exit_status();
     row.health = s.config.healthcheck && s.machine.state() == State::running ? health_name(s.health.health()) : "-";
+    if (s.side) {
+        row.overlap_pid = s.side->run().pid;
+        row.overlap_role = service::role_name(s.side->role());
+    }
     return row;
+}
+
+// start (restart: false) or restart (true) of one service by request.
+void Supervisor::request_start(Service& s, bool restart, TimePoint now) {
+    s.wanted = true;
+    if (restart && !s.machine.is_down()) {
+        s.start_pending = true;
+        handle(s, s.machine.stop_requested(now));
+    } else if (s.machine.state() == State::backoff) {
+        handle(s, s.machine.start_requested(now));  // skip the rest of the backoff
+    } else if (s.machine.is_down()) {
+        s.start_pending = true;  // settle() starts it once its dependencies are ready
+    }
 }
 
 std::optional<std::string> Supervisor::unknown_name(const std::vector<std::string>& names) const {
@@ -80,18 +97,11 @@ Response Supervisor::handle_request(const control::Request& request) {
         case Command::start:
         case Command::restart:
             if (shutting_down) return failure("foster is shutting down");
+            if (request.overlap) return restart_overlapping(request.names);
             for (const auto& name : request.names) {
                 Service& s = *find(name);
                 log::info(name + ": " + (request.command == Command::start ? "start" : "restart") + " requested");
-                s.wanted = true;
-                if (request.command == Command::restart && !s.machine.is_down()) {
-                    s.start_pending = true;
-                    handle(s, s.machine.stop_requested(now));
-                } else if (s.machine.state() == State::backoff) {
-                    handle(s, s.machine.start_requested(now));  // skip the rest of the backoff
-                } else if (s.machine.is_down()) {
-                    s.start_pending = true;  // settle() starts it once its dependencies are ready
-                }
+                request_start(s, request.command == Command::restart, now);
             }
             settle();
             return ok();
@@ -158,8 +168,20 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
         }
         const State st = s->machine.state();
         if (request.command == Command::stop) {
-            pending |= !s->machine.is_down();
+            pending |= !s->down();
             continue;
+        }
+        if (request.overlap) {
+            if (s->overlap_failure) {
+                failed.push_back(name + ": " + *s->overlap_failure);
+                continue;
+            }
+            // Done once the new run is ready and the old one is gone, so
+            // that the next deploy finds the service with one process.
+            if (s->side) {
+                pending = true;
+                continue;
+            }
         }
         if (is_ready(*s)) continue;
         if (st == State::fatal || (st == State::exited && !s->start_pending)) {
@@ -177,8 +199,15 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
 
 Response Supervisor::wait_timed_out(const control::Request& request) {
     std::vector<std::string> details;
-    for (const auto& name : request.names)
-        if (const Service* s = find(name)) details.push_back(name + " is " + service::state_name(s->machine.state()));
+    for (const auto& name : request.names) {
+        const Service* s = find(name);
+        if (s == nullptr) continue;
+        std::string detail = name + " is " + service::state_name(s->machine.state());
+        if (s->side)
+            detail += "; its other process (pid " + std::to_string(s->side->run().pid) + ") is " +
+                      service::role_name(s->side->role());
+        details.push_back(std::move(detail));
+    }
     return failure("timed out waiting", details);
 }
 

@@ -69,6 +69,7 @@ def test_fosterctl_commands_and_options():
     assert complete("fosterctl --timeout 5s sh") == ["shutdown"]
     assert complete("fosterctl status --") == ["--json"]
     assert complete("fosterctl stop --") == ["--no-wait"]
+    assert complete("fosterctl restart --") == ["--no-wait", "--overlap"]
     assert complete("fosterctl check -") == ["--quiet", "-q"]
     assert complete("fosterctl reload ") == []
 

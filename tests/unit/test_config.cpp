@@ -466,3 +466,20 @@ TEST_CASE("no input makes the loader throw or crash") {
     CHECK_FALSE(foster::parse_config("[services.s]\ncommand='x'\nstop_timeout = inf\n", "f")
                     .config.has_value());
 }
+
+TEST_CASE("restart_mode and overlap_timeout") {
+    const auto parsed = foster::parse_config(
+        "[services.web]\ncommand = 'x'\nrestart_mode = 'overlap'\noverlap_timeout = '45s'\n"
+        "[services.db]\ncommand = 'y'\n",
+        "inline.toml", {});
+    REQUIRE(parsed.config.has_value());
+    CHECK(service(*parsed.config, "web").restart_mode == foster::RestartMode::overlap);
+    CHECK(service(*parsed.config, "web").overlap_timeout == Millis{45'000});
+    CHECK(service(*parsed.config, "db").restart_mode == foster::RestartMode::stop_first);
+    CHECK(service(*parsed.config, "db").overlap_timeout == Millis{20'000});
+    CHECK(errors_of("[services.a]\ncommand = 'x'\nrestart_mode = 'rolling'\n") ==
+          Strings{"inline.toml:3:16: service 'a': 'restart_mode' must be \"stop-first\" or \"overlap\", not \"rolling\""});
+    CHECK(errors_of("[services.a]\ncommand = 'x'\ntype = 'oneshot'\nrestart_mode = 'overlap'\n") ==
+          Strings{"inline.toml:4:16: service 'a': 'restart_mode = \"overlap\"' is not allowed for a oneshot service"});
+    CHECK(errors_of("[services.a]\ncommand = 'x'\noverlap_timeout = '0s'\n").size() == 1);
+}

@@ -376,9 +376,9 @@ TEST_CASE("status_json: exact output") {
     CHECK(status_json({running_web(), stopped("db")}) ==
           "{\"services\":["
           "{\"name\":\"web\",\"state\":\"running\",\"pid\":4242,\"restarts\":2,\"exit_status\":1,"
-          "\"uptime_ms\":192000,\"health\":\"healthy\"},"
+          "\"uptime_ms\":192000,\"health\":\"healthy\",\"overlap\":null},"
           "{\"name\":\"db\",\"state\":\"stopped\",\"pid\":null,\"restarts\":0,\"exit_status\":null,"
-          "\"uptime_ms\":null,\"health\":null}"
+          "\"uptime_ms\":null,\"health\":null,\"overlap\":null}"
           "]}\n");
 }
 
@@ -389,7 +389,7 @@ TEST_CASE("status_json: strings are escaped") {
     odd.exit_status = 0;
     CHECK(status_json({odd}) ==
           "{\"services\":[{\"name\":\"a\\\"b\\\\c\",\"state\":\"x\\ny\\tz\\u0001\\u001f\\b\\f\\r\","
-          "\"pid\":null,\"restarts\":0,\"exit_status\":0,\"uptime_ms\":null,\"health\":null}]}\n");
+          "\"pid\":null,\"restarts\":0,\"exit_status\":0,\"uptime_ms\":null,\"health\":null,\"overlap\":null}]}\n");
 }
 
 TEST_CASE("format_uptime") {
@@ -436,4 +436,61 @@ TEST_CASE("socket_path: precedence") {
     CHECK(socket_path(none, nullptr, none, 1000, "/run/user/1000") == "/run/user/1000/foster.sock");
     CHECK(socket_path(none, nullptr, none, 1000, nullptr) == "/tmp/foster-1000.sock");
     CHECK(socket_path(none, nullptr, none, 1000, "") == "/tmp/foster-1000.sock");
+}
+
+// ------------------------------------------------------ overlapping restarts
+
+namespace {
+
+StatusRow overlapping_web() {
+    StatusRow row = running_web();
+    row.state = "starting";
+    row.pid = 5000;
+    row.overlap_pid = 4242;
+    row.overlap_role = "serving";
+    return row;
+}
+
+}  // namespace
+
+TEST_CASE("parse_request: restart --mode=overlap") {
+    Request overlap = make(Command::restart, {"web", "db"}, Millis{30'000});
+    overlap.overlap = true;
+    CHECK(parsed("foster/1 restart --wait=30000 --mode=overlap web db\n") == overlap);
+    CHECK(format_request(overlap) == "foster/1 restart --wait=30000 --mode=overlap web db\n");
+    overlap.wait.reset();
+    CHECK(parsed("foster/1 restart --mode=overlap web db\n") == overlap);
+    CHECK(parse_request(format_request(overlap)).request == overlap);
+    CHECK(refused("foster/1 restart --mode=overlap\n") == "restart needs at least one service name");
+    CHECK(refused("foster/1 restart --mode=fast web\n") == "bad --mode value 'fast': only 'overlap'");
+    CHECK(refused("foster/1 restart web --mode=overlap\n") ==
+          "--mode must come right after --wait, before the service names");
+    CHECK(refused("foster/1 restart --mode=overlap --mode=overlap web\n") ==
+          "--mode must come right after --wait, before the service names");
+    CHECK(refused("foster/1 start --mode=overlap web\n") == "start takes no --mode");
+    CHECK(refused("foster/1 stop --wait=1 --mode=overlap web\n") == "stop takes no --mode");
+    CHECK(refused("foster/1 status --mode=overlap\n") == "status takes no --mode");
+}
+
+TEST_CASE("status rows: the other run of an overlapping restart") {
+    CHECK(format_status_row(overlapping_web()) ==
+          "service\tweb\tstarting\t5000\t192000\t2\t1\thealthy\t4242\tserving\n");
+    CHECK(parse_status_row(format_status_row(overlapping_web())) == overlapping_web());
+    // Rows without it keep the 8 fields older clients read.
+    CHECK(format_status_row(running_web()).find("\t-\t-\n") == std::string::npos);
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t0\tserving\n"));   // pid 0
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\tserving\n"));   // no pid
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t12\tSERVING\n"));  // not a word
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t12\n"));            // role missing
+}
+
+TEST_CASE("status_json and status_table show both pids") {
+    CHECK(status_json({overlapping_web()}) ==
+          "{\"services\":[{\"name\":\"web\",\"state\":\"starting\",\"pid\":5000,\"restarts\":2,"
+          "\"exit_status\":1,\"uptime_ms\":192000,\"health\":\"healthy\",\"overlap\":{\"pid\":4242,"
+          "\"role\":\"serving\"}}]}\n");
+    CHECK(status_table({overlapping_web(), stopped("db")}) ==
+          "NAME  STATE     PID   UPTIME  RESTARTS  LAST-EXIT  HEALTH   OVERLAP\n"
+          "web   starting  5000  3m12s   2         1          healthy  4242 serving\n"
+          "db    stopped   -     -       0         -          -        -\n");
 }
