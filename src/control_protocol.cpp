@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <iterator>
 #include <limits>
 #include <system_error>
@@ -216,7 +217,7 @@ bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > max_name_bytes) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
+               c == '_' || c == '.' || c == '-' || c == '@';
     });
 }
 
@@ -259,6 +260,8 @@ std::string format_status_row(const StatusRow& row) {
     append_optional(out, row.exit_status);
     out += '\t';
     out += row.health.empty() ? "-" : row.health;
+    out += '\t';
+    append_optional(out, row.next_run);
     out += '\n';
     return out;
 }
@@ -266,7 +269,7 @@ std::string format_status_row(const StatusRow& row) {
 std::optional<StatusRow> parse_status_row(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     const auto fields = split(line, '\t');
-    if (fields.size() != 8 || fields[0] != row_tag) return std::nullopt;
+    if ((fields.size() != 8 && fields.size() != 9) || fields[0] != row_tag) return std::nullopt;
     StatusRow row;
     if (!valid_name(fields[1]) || !valid_word(fields[2])) return std::nullopt;
     row.name = fields[1];
@@ -291,6 +294,11 @@ std::optional<StatusRow> parse_status_row(std::string_view line) {
     }
     if (fields[7] != "-" && !valid_word(fields[7])) return std::nullopt;
     row.health = fields[7];
+    if (fields.size() == 9 && fields[8] != "-") {
+        const auto next = parse_decimal(fields[8], std::numeric_limits<long long>::max());
+        if (!next) return std::nullopt;
+        row.next_run = static_cast<long long>(*next);
+    }
     return row;
 }
 
@@ -365,6 +373,8 @@ std::string status_json(const std::vector<StatusRow>& rows) {
             out += "null";
         else
             append_json_string(out, row.health);
+        out += ",\"next_run\":";
+        append_json_optional(out, row.next_run);
         out += '}';
     }
     out += "]}\n";
@@ -383,13 +393,25 @@ std::string format_uptime(long long milliseconds) {
     return std::to_string(days) + "d" + std::to_string(hours % 24) + "h";
 }
 
+// Seconds since the epoch as the reader's local time, "2026-12-07 00:15:00".
+static std::string local_time_text(long long seconds) {
+    const auto t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    if (localtime_r(&t, &tm) == nullptr) return "-";
+    char text[32];
+    if (std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm) == 0) return "-";
+    return text;
+}
+
 std::string status_table(const std::vector<StatusRow>& rows) {
     const bool with_health = std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) {
         return !row.health.empty() && row.health != "-";
     });
+    const bool with_next_run = std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.next_run.has_value(); });
     std::vector<std::vector<std::string>> cells;
     cells.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT"});
     if (with_health) cells[0].emplace_back("HEALTH");
+    if (with_next_run) cells[0].emplace_back("NEXT-RUN");
     for (const auto& row : rows) {
         auto& line = cells.emplace_back();
         line.push_back(row.name);
@@ -399,6 +421,7 @@ std::string status_table(const std::vector<StatusRow>& rows) {
         line.push_back(std::to_string(row.restarts));
         line.push_back(row.exit_status ? std::to_string(*row.exit_status) : "-");
         if (with_health) line.push_back(row.health.empty() ? "-" : row.health);
+        if (with_next_run) line.push_back(row.next_run ? local_time_text(*row.next_run) : "-");
     }
     std::vector<std::size_t> widths(cells[0].size(), 0);
     for (const auto& line : cells)

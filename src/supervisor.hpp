@@ -75,6 +75,13 @@ struct Service {
     bool start_after_post_stop = false;  // a start came while post_stop ran
     bool run_active = false;             // a process was spawned and its run has not ended
     std::optional<ExitStatus> last_exit; // of the main process, for post_stop
+
+    // `schedule` (supervisor_schedule.cpp): the timer of the next scheduled
+    // start, armed while foster runs; next_run is that start on the wall
+    // clock (for fosterctl status), next_run_at on the loop's clock.
+    TimerQueue::Id schedule_timer = 0;
+    std::optional<WallClock::time_point> next_run;
+    TimePoint next_run_at{};
 };
 
 class Supervisor final : public ControlHandler {
@@ -123,6 +130,12 @@ private:
     void on_post_stop_exit(Service& s, const ExitStatus& status);
     void kill_hooks(Service& s);
 
+    // Schedules (supervisor_schedule.cpp): arm the next start, start (or
+    // skip, when a run is still going) when it comes.
+    void arm_schedule(Service& s);
+    void cancel_schedule(Service& s);
+    void on_schedule(Service& s);
+
     // Conditions across services, after every batch of events.
     void settle();
     void start_eligible();
@@ -162,6 +175,9 @@ private:
     [[nodiscard]] bool dependencies_ready(const Service& s) const;
     [[nodiscard]] bool dependents_down(const Service& s) const;
     [[nodiscard]] Service* find(const std::string& name) const;
+    // fosterctl's names with a table's name replaced by its instances
+    // (instances.hpp), in the order given; unknown names are kept as given.
+    [[nodiscard]] std::vector<std::string> expand_names(const std::vector<std::string>& names) const;
     [[nodiscard]] int exit_code() const;
     [[nodiscard]] std::string program_name() const;
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "instances.hpp"
 #include "log.hpp"
 #include "signal_names.hpp"
 #include "supervisor.hpp"
@@ -36,7 +37,23 @@ control::StatusRow Supervisor::status_row(const Service& s, TimePoint now) const
     row.restarts = s.machine.restarts();
     row.exit_status = s.machine.exit_status();
     row.health = s.config.healthcheck && s.machine.state() == State::running ? health_name(s.health.health()) : "-";
+    if (s.next_run) row.next_run = std::chrono::duration_cast<std::chrono::seconds>(s.next_run->time_since_epoch()).count();
     return row;
+}
+
+std::vector<std::string> Supervisor::expand_names(const std::vector<std::string>& names) const {
+    std::vector<std::string> out;
+    for (const auto& name : names) {
+        if (find(name) != nullptr) {
+            out.push_back(name);
+            continue;
+        }
+        const std::size_t before = out.size();
+        for (const auto& s : services_)
+            if (!s->removing && s->config.instance_of == name) out.push_back(s->config.name);
+        if (out.size() == before) out.push_back(name);  // unknown: unknown_name says so
+    }
+    return out;
 }
 
 std::optional<std::string> Supervisor::unknown_name(const std::vector<std::string>& names) const {
@@ -62,7 +79,10 @@ Response Supervisor::reload_services(const std::vector<std::string>& names) {
     return ok();
 }
 
-Response Supervisor::handle_request(const control::Request& request) {
+Response Supervisor::handle_request(const control::Request& asked) {
+    // A table's name stands for every one of its instances.
+    control::Request request = asked;
+    request.names = expand_names(asked.names);
     if (auto unknown = unknown_name(request.names)) return failure(*unknown);
     const TimePoint now = Clock::now();
     const bool shutting_down = phase_ != Phase::running;
@@ -150,7 +170,7 @@ Response Supervisor::handle_request(const control::Request& request) {
 std::optional<Response> Supervisor::wait_result(const control::Request& request) {
     std::vector<std::string> failed;
     bool pending = false;
-    for (const auto& name : request.names) {
+    for (const auto& name : expand_names(request.names)) {
         const Service* s = find(name);
         if (s == nullptr) {
             failed.push_back(name + " was removed");
@@ -177,7 +197,7 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
 
 Response Supervisor::wait_timed_out(const control::Request& request) {
     std::vector<std::string> details;
-    for (const auto& name : request.names)
+    for (const auto& name : expand_names(request.names))
         if (const Service* s = find(name)) details.push_back(name + " is " + service::state_name(s->machine.state()));
     return failure("timed out waiting", details);
 }
