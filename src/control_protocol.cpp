@@ -119,7 +119,7 @@ std::string check_names(const std::vector<std::string_view>& args, std::string_v
                        : std::string(command) + " takes no --wait";
         if (!valid_name(arg))
             return "bad service name " + quoted(arg) + ": 1 to " + std::to_string(max_name_bytes) +
-                   " of A-Z a-z 0-9 _ . -";
+                   " of A-Z a-z 0-9 _ . - @";
         if (std::find(names.begin(), names.end(), arg) != names.end())
             return "service " + quoted(arg) + " named twice";
         names.emplace_back(arg);

@@ -154,10 +154,10 @@ TEST_CASE("parse_request: names") {
     CHECK(refused("foster/1 start\n") == "start needs at least one service name");
     CHECK(refused("foster/1 stop\n") == "stop needs at least one service name");
     CHECK(refused("foster/1 restart --wait=10\n") == "restart needs at least one service name");
-    CHECK(refused("foster/1 start web/1\n") == "bad service name 'web/1': 1 to 128 of A-Z a-z 0-9 _ . -");
-    CHECK(refused("foster/1 status a:b\n") == "bad service name 'a:b': 1 to 128 of A-Z a-z 0-9 _ . -");
+    CHECK(refused("foster/1 start web/1\n") == "bad service name 'web/1': 1 to 128 of A-Z a-z 0-9 _ . - @");
+    CHECK(refused("foster/1 status a:b\n") == "bad service name 'a:b': 1 to 128 of A-Z a-z 0-9 _ . - @");
     CHECK(refused("foster/1 status " + std::string(129, 'x') + "\n") ==
-          "bad service name '" + std::string(64, 'x') + "...': 1 to 128 of A-Z a-z 0-9 _ . -");
+          "bad service name '" + std::string(64, 'x') + "...': 1 to 128 of A-Z a-z 0-9 _ . - @");
     CHECK(refused("foster/1 stop web db web\n") == "service 'web' named twice");
 }
 
