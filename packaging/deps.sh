@@ -9,6 +9,7 @@ packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-d
           systemd                     # systemd-journald, systemd-analyze, systemd-notify for the systemd tests
           lld                         # links foster with its hot path first (src/hot_path.order)
           scdoc mandoc groff-base     # the man pages (docs/man) and their lint test
+          tzdata                      # time zones for the schedule unit tests (daylight saving time)
           clang libclang-rt-14-dev)   # clang + libFuzzer for the fuzz smoke run
 for option in "$@"; do
   case $option in

@@ -47,6 +47,7 @@
 #include "dependency_graph.hpp"
 #include "env_file.hpp"
 #include "fd.hpp"
+#include "instances.hpp"
 #include "log.hpp"
 #include "signal_names.hpp"
 
@@ -624,6 +625,11 @@ struct ServiceDraft {
     Position header;                      // the [services.NAME] table
     std::vector<Dependency> dependencies;  // as written, with positions
     Position main_at;                      // the `main` value, when it is true
+    int instances = 0;                     // `instances`, when given (>= 1)
+    Position instances_at;
+    Position schedule_at;                  // the `schedule` value, when given
+    std::optional<Position> restart_at;    // the `restart` value, when given
+    bool autostart_given = false;
 };
 
 // The state of one service table while its keys are read.
@@ -689,6 +695,27 @@ constexpr KeyRule service_keys[] = {
     {"restart",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.restart, read_choice(r.scope, key, value, restart_policies));
+         r.draft.restart_at = position_of(value);
+     }},
+    {"instances",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, 1, max_instances)) r.draft.instances = *n;
+         r.draft.instances_at = position_of(value);
+     }},
+    {"schedule",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         r.draft.schedule_at = position_of(value);
+         const auto text = read_string(r.scope, key, value);
+         if (!text) return;
+         ScheduleParse parsed = parse_schedule(*text);
+         if (parsed.schedule) {
+             r.draft.config.schedule = std::move(parsed.schedule);
+             return;
+         }
+         // Past the opening quote, at the field that is wrong.
+         Position at = position_of(value);
+         at.column += 1 + static_cast<int>(parsed.offset);
+         r.scope.error(at, quoted(key) + ": " + printable(parsed.error));
      }},
     {"restart_delay",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -758,6 +785,7 @@ constexpr KeyRule service_keys[] = {
     {"autostart",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.autostart, read_bool(r.scope, key, value));
+         r.draft.autostart_given = true;
      }},
     {"main",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -1122,6 +1150,35 @@ std::optional<std::vector<ResourceLimit>> read_limits(const Scope& scope, std::s
     return limits;
 }
 
+// `schedule`: a oneshot that foster starts at those times. It is not started
+// at load unless `autostart = true` says so, and `restart` (default "no")
+// retries a failed run at most; "always" would make it a long-running service.
+void check_schedule(ServiceReader& r) {
+    ServiceDraft& draft = r.draft;
+    ServiceConfig& config = draft.config;
+    if (!config.schedule) return;
+    if (config.type != ServiceType::oneshot)
+        r.scope.error(draft.schedule_at, "'schedule' needs type = \"oneshot\" (a scheduled run is a oneshot)");
+    if (config.main) r.scope.error(draft.main_at, "'main = true' cannot be used with 'schedule'");
+    if (!draft.autostart_given) config.autostart = false;
+    if (!draft.restart_at) config.restart = RestartPolicy::no;
+    else if (config.restart == RestartPolicy::always)
+        r.scope.error(*draft.restart_at, "'restart = \"always\"' cannot be used with 'schedule' "
+                                         "(\"on-failure\" retries a failed run; the default is \"no\")");
+}
+
+// `instances`: what N copies cannot share.
+void check_instances(ServiceReader& r) {
+    const ServiceDraft& draft = r.draft;
+    if (draft.instances == 0) return;
+    if (draft.config.main) r.scope.error(draft.instances_at, "'instances' cannot be used with 'main = true'");
+    for (const auto& spec : draft.config.sockets)
+        if (spec.close_on_stop)
+            r.scope.error(Position{spec.line, spec.column},
+                          "socket " + quoted(spec.name) +
+                              ": 'close_on_stop' cannot be used with 'instances' (the instances share the socket)");
+}
+
 // Checks that concern several keys of one service.
 void finish_service(ServiceReader& r, const toml::table& table) {
     ServiceConfig& config = r.draft.config;
@@ -1148,6 +1205,8 @@ void finish_service(ServiceReader& r, const toml::table& table) {
         if (!r.account_error) config.credentials = std::move(credentials);
     }
     resolve_socket_owners(r);
+    check_schedule(r);
+    check_instances(r);
     for (const auto& dependency : r.draft.dependencies)
         config.depends_on.push_back(dependency.name);
 }
@@ -1170,6 +1229,26 @@ ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::
     }
     finish_service(reader, table);
     return draft;
+}
+
+// Instance `instance` of `draft`: its name, and `%i` expanded wherever a
+// service's own text goes (foster.toml(5), INSTANCES).
+ServiceDraft instance_of(const ServiceDraft& draft, int instance) {
+    ServiceDraft copy = draft;
+    ServiceConfig& c = copy.config;
+    c.instance_of = draft.config.name;
+    c.instance = instance;
+    c.name = instance_name(draft.config.name, instance);
+    const auto expand = [instance](std::string& text) { text = expand_instance(text, instance); };
+    for (auto* argv : {&c.argv, &c.pre_start, &c.post_stop, &c.stop_command})
+        for (auto& arg : *argv) expand(arg);
+    if (c.healthcheck)
+        for (auto& arg : c.healthcheck->argv) expand(arg);
+    for (auto& [name, value] : c.environment) expand(value);
+    if (c.working_directory) expand(*c.working_directory);
+    for (auto* target : {&c.stdout_target, &c.stderr_target})
+        if (target->kind == OutputTarget::Kind::file) expand(target->path);
+    return copy;
 }
 
 // Service names appear in logs, in "NAME | line" prefixes and on fosterctl's
@@ -1224,24 +1303,29 @@ void check_socket_addresses(Errors& errors, const std::vector<ServiceDraft>& dra
 DependencyGraph check_dependencies(Errors& errors, const std::vector<ServiceDraft>& drafts,
                                    const std::set<std::string>& all_names) {
     DependencyGraph graph;
-    std::map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < drafts.size(); ++i) {
-        graph.names.push_back(drafts[i].config.name);
-        index.emplace(drafts[i].config.name, i);
-    }
+    for (const auto& draft : drafts) graph.names.push_back(draft.config.name);
+    // The instances of one table share its `depends_on`, and so its errors:
+    // each is reported once.
+    std::set<std::pair<std::tuple<int, int>, std::string>> reported;
+    const auto report = [&](const Dependency& dependency, std::string message) {
+        if (reported.insert({{dependency.at.line, dependency.at.column}, message}).second)
+            errors.add(dependency.at, std::move(message));
+    };
     graph.dependencies.resize(drafts.size());
     for (std::size_t i = 0; i < drafts.size(); ++i) {
-        const std::string prefix = "service " + quoted(drafts[i].config.name) + ": ";
+        const ServiceConfig& self = drafts[i].config;
+        const std::string prefix = "service " + quoted(self.instance_of.empty() ? self.name : self.instance_of) + ": ";
         for (const auto& dependency : drafts[i].dependencies) {
-            if (dependency.name == drafts[i].config.name) {
-                errors.add(dependency.at, prefix + "depends on itself");
+            if (answers_to(self, dependency.name)) {
+                report(dependency, prefix + "depends on itself");
             } else if (all_names.count(dependency.name) == 0) {
-                errors.add(dependency.at,
-                           prefix + "depends on unknown service " + quoted(dependency.name));
-            } else if (const auto found = index.find(dependency.name); found != index.end()) {
-                graph.dependencies[i].push_back(found->second);
+                report(dependency, prefix + "depends on unknown service " + quoted(dependency.name));
+            } else {
+                // Its instances, when the name is a table's with `instances`.
+                for (std::size_t j = 0; j < drafts.size(); ++j)
+                    if (answers_to(drafts[j].config, dependency.name)) graph.dependencies[i].push_back(j);
             }
-            // Otherwise the service exists but is itself invalid: already reported.
+            // A name known but answered by nobody is a service that is itself invalid: already reported.
         }
     }
     for (const auto& cycle : find_cycles(graph)) {
@@ -1250,16 +1334,40 @@ DependencyGraph check_dependencies(Errors& errors, const std::vector<ServiceDraf
         path += graph.names[cycle.front()];
         // Point at the first service's entry that leads into the cycle.
         const ServiceDraft& first = drafts[cycle.front()];
-        const std::string& next = graph.names[cycle.size() > 1 ? cycle[1] : cycle[0]];
         Position at = first.header;
         for (const auto& dependency : first.dependencies)
-            if (dependency.name == next) {
+            if (answers_to(drafts[cycle.size() > 1 ? cycle[1] : cycle[0]].config, dependency.name)) {
                 at = dependency.at;
                 break;
             }
         errors.add(at, "dependency cycle: " + path);
     }
     return graph;
+}
+
+// Every table with `instances` becomes its instances (their names join
+// `all_names`); the others stay as they are.
+std::vector<ServiceDraft> expand_instances(Errors& errors, std::vector<ServiceDraft> drafts,
+                                           std::set<std::string>& all_names) {
+    std::vector<ServiceDraft> out;
+    for (auto& draft : drafts) {
+        if (draft.instances == 0) {
+            out.push_back(std::move(draft));
+            continue;
+        }
+        const std::string last = instance_name(draft.config.name, draft.instances);
+        if (last.size() > control::max_name_bytes) {
+            errors.add(draft.instances_at, "service " + quoted(draft.config.name) + ": the name of instance " +
+                                               quoted(last) + " is longer than " +
+                                               std::to_string(control::max_name_bytes) + " characters");
+            continue;
+        }
+        for (int i = 1; i <= draft.instances; ++i) {
+            out.push_back(instance_of(draft, i));
+            all_names.insert(out.back().config.name);
+        }
+    }
+    return out;
 }
 
 // The [services] table: every service, then the checks across them.
@@ -1279,6 +1387,10 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
         if (!valid_service_name(name)) {
             errors.add(position_of(*key),
                        name.empty() ? std::string("service name must not be empty")
+                    : name.find('@') != std::string::npos
+                                    ? "invalid service name " + quoted(name) +
+                                          ": '@' is kept for instances (NAME@1 ... NAME@N of a service with "
+                                          "'instances = N')"
                                     : "invalid service name " + quoted(name) +
                                           ": only letters, digits, '_', '.' and '-' are allowed");
         } else if (name.size() > control::max_name_bytes) {
@@ -1294,8 +1406,14 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
     }
     check_main(errors, drafts, options);
     check_socket_addresses(errors, drafts);
+    drafts = expand_instances(errors, std::move(drafts), all_names);
+    // By name, the instances of a table in number order (web@2 before web@10).
     std::sort(drafts.begin(), drafts.end(), [](const auto& a, const auto& b) {
-        return a.config.name < b.config.name;
+        const auto key = [](const ServiceDraft& d) {
+            return std::pair<const std::string&, int>(d.config.instance_of.empty() ? d.config.name : d.config.instance_of,
+                                                      d.config.instance);
+        };
+        return key(a) < key(b);
     });
     const DependencyGraph graph = check_dependencies(errors, drafts, all_names);
     if (!errors.empty()) return;

@@ -22,6 +22,7 @@
 #include "duration.hpp"
 #include "socket_spec.hpp"
 #include "limits.hpp"
+#include "schedule.hpp"
 
 namespace foster {
 
@@ -99,6 +100,15 @@ struct Credentials {
 // One [services.NAME] table, with every default filled in.
 struct ServiceConfig {
     std::string name;  // [A-Za-z0-9_.-]+: it appears in logs, in "NAME | line" and in fosterctl
+                       // (NAME@N for an instance)
+    // `instances = N` (instances.hpp): this is instance `instance` (1..N) of
+    // the table `instance_of`, and name is "instance_of@instance". Empty and
+    // 0 for a service without instances. N itself is not kept: changing it
+    // leaves the instances that remain equal, so a reload keeps them running.
+    std::string instance_of;
+    int instance = 0;
+    // `schedule` (schedule.hpp): a oneshot started at these times; none: not scheduled.
+    std::optional<Schedule> schedule;
 
     // `command`: an array is the argv as is (argv[0] searched in PATH); a
     // string becomes {"/bin/sh", "-c", STRING}. Never empty.
@@ -106,6 +116,8 @@ struct ServiceConfig {
     ServiceType type = ServiceType::simple;
     // `depends_on`, as written: every name is a service of the same file, not
     // this one, and there are no cycles (Config::start_order respects them).
+    // The name of a table with `instances` stands for every instance
+    // (answers_to in instances.hpp).
     std::vector<std::string> depends_on;
 
     RestartPolicy restart = RestartPolicy::on_failure;

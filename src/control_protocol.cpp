@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <iterator>
 #include <limits>
 #include <system_error>
@@ -123,7 +124,7 @@ std::string check_names(const std::vector<std::string_view>& args, std::string_v
                                         : std::string(command) + " takes no --mode";
         if (!valid_name(arg))
             return "bad service name " + quoted(arg) + ": 1 to " + std::to_string(max_name_bytes) +
-                   " of A-Z a-z 0-9 _ . -";
+                   " of A-Z a-z 0-9 _ . - @";
         if (std::find(names.begin(), names.end(), arg) != names.end())
             return "service " + quoted(arg) + " named twice";
         names.emplace_back(arg);
@@ -228,7 +229,7 @@ bool valid_name(std::string_view name) {
     if (name.empty() || name.size() > max_name_bytes) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
+               c == '_' || c == '.' || c == '-' || c == '@';
     });
 }
 
@@ -272,6 +273,8 @@ std::string format_status_row(const StatusRow& row) {
     append_optional(out, row.exit_status);
     out += '\t';
     out += row.health.empty() ? "-" : row.health;
+    out += '\t';
+    append_optional(out, row.next_run);
     if (row.overlap_pid) out += '\t' + std::to_string(*row.overlap_pid) + '\t' + row.overlap_role;
     out += '\n';
     return out;
@@ -280,7 +283,9 @@ std::string format_status_row(const StatusRow& row) {
 std::optional<StatusRow> parse_status_row(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     const auto fields = split(line, '\t');
-    if ((fields.size() != 8 && fields.size() != 10) || fields[0] != row_tag) return std::nullopt;
+    // 8 fields from a foster before schedules, 9 with NEXT_RUN, 11 during an overlap.
+    if ((fields.size() != 8 && fields.size() != 9 && fields.size() != 11) || fields[0] != row_tag)
+        return std::nullopt;
     StatusRow row;
     if (!valid_name(fields[1]) || !valid_word(fields[2])) return std::nullopt;
     row.name = fields[1];
@@ -305,11 +310,16 @@ std::optional<StatusRow> parse_status_row(std::string_view line) {
     }
     if (fields[7] != "-" && !valid_word(fields[7])) return std::nullopt;
     row.health = fields[7];
-    if (fields.size() == 10) {
-        const auto pid = parse_decimal(fields[8], std::numeric_limits<pid_t>::max());
-        if (!pid || *pid == 0 || !valid_word(fields[9])) return std::nullopt;
+    if (fields.size() >= 9 && fields[8] != "-") {
+        const auto next = parse_decimal(fields[8], std::numeric_limits<long long>::max());
+        if (!next) return std::nullopt;
+        row.next_run = static_cast<long long>(*next);
+    }
+    if (fields.size() == 11) {
+        const auto pid = parse_decimal(fields[9], std::numeric_limits<pid_t>::max());
+        if (!pid || *pid == 0 || !valid_word(fields[10])) return std::nullopt;
         row.overlap_pid = static_cast<pid_t>(*pid);
-        row.overlap_role = fields[9];
+        row.overlap_role = fields[10];
     }
     return row;
 }
@@ -385,6 +395,8 @@ std::string status_json(const std::vector<StatusRow>& rows) {
             out += "null";
         else
             append_json_string(out, row.health);
+        out += ",\"next_run\":";
+        append_json_optional(out, row.next_run);
         out += ",\"overlap\":";
         if (row.overlap_pid) {
             out += "{\"pid\":" + std::to_string(*row.overlap_pid) + ",\"role\":";
@@ -411,15 +423,28 @@ std::string format_uptime(long long milliseconds) {
     return std::to_string(days) + "d" + std::to_string(hours % 24) + "h";
 }
 
+// Seconds since the epoch as the reader's local time, "2026-12-07 00:15:00".
+static std::string local_time_text(long long seconds) {
+    const auto t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    if (localtime_r(&t, &tm) == nullptr) return "-";
+    char text[32];
+    if (std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm) == 0) return "-";
+    return text;
+}
+
 std::string status_table(const std::vector<StatusRow>& rows) {
     const bool with_health = std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) {
         return !row.health.empty() && row.health != "-";
     });
+    const bool with_next_run =
+        std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.next_run.has_value(); });
     const bool with_overlap =
         std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.overlap_pid.has_value(); });
     std::vector<std::vector<std::string>> cells;
     cells.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT"});
     if (with_health) cells[0].emplace_back("HEALTH");
+    if (with_next_run) cells[0].emplace_back("NEXT-RUN");
     if (with_overlap) cells[0].emplace_back("OVERLAP");
     for (const auto& row : rows) {
         auto& line = cells.emplace_back();
@@ -430,6 +455,7 @@ std::string status_table(const std::vector<StatusRow>& rows) {
         line.push_back(std::to_string(row.restarts));
         line.push_back(row.exit_status ? std::to_string(*row.exit_status) : "-");
         if (with_health) line.push_back(row.health.empty() ? "-" : row.health);
+        if (with_next_run) line.push_back(row.next_run ? local_time_text(*row.next_run) : "-");
         if (with_overlap)
             line.push_back(row.overlap_pid ? std::to_string(*row.overlap_pid) + " " + row.overlap_role : "-");
     }

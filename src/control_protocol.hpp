@@ -28,7 +28,8 @@ namespace foster::control {
 
 inline constexpr std::string_view protocol_version = "foster/1";
 inline constexpr std::size_t max_request_bytes = 4096;
-// A service name on the wire: 1 to this many of [A-Za-z0-9_.-].
+// A service name on the wire: 1 to this many of [A-Za-z0-9_.@-] ('@' for
+// instances, NAME@N).
 inline constexpr std::size_t max_name_bytes = 128;
 // The longest --wait=MS accepted: the longest duration parse_duration accepts.
 inline constexpr Millis max_wait{std::int64_t{1} << 33};
@@ -39,7 +40,7 @@ enum class Command { status, start, stop, restart, signal, reload, shutdown, che
 std::string_view command_name(Command command);
 std::optional<Command> parse_command(std::string_view name);
 
-// 1 to max_name_bytes of [A-Za-z0-9_.-]: what a request may name.
+// 1 to max_name_bytes of [A-Za-z0-9_.@-]: what a request may name.
 bool valid_name(std::string_view name);
 
 struct Request {
@@ -74,6 +75,7 @@ struct StatusRow {
     unsigned restarts = 0;
     std::optional<int> exit_status;
     std::string health = "-";          // "healthy", "unhealthy", "starting" or "-" (no healthcheck)
+    std::optional<long long> next_run; // a `schedule`d service's next start, in seconds since the epoch
     // During an overlapping restart: the other run's pid and its role
     // ("serving", "draining", "abandoned"); none otherwise.
     std::optional<pid_t> overlap_pid;
@@ -81,10 +83,11 @@ struct StatusRow {
     bool operator==(const StatusRow&) const = default;
 };
 
-// "service\tNAME\tSTATE\tPID\tUPTIME_MS\tRESTARTS\tEXIT\tHEALTH\n", "-" for none
-// (an empty health is written as "-"), with "\tOVERLAP_PID\tOVERLAP_ROLE" before
-// the '\n' only while an overlapping restart runs. parse_status_row takes the line with or
-// without its '\n' and checks every field (docs/PROTOCOL.md); never throws.
+// "service\tNAME\tSTATE\tPID\tUPTIME_MS\tRESTARTS\tEXIT\tHEALTH\tNEXT_RUN\n", "-"
+// for none (an empty health is written as "-"), with "\tOVERLAP_PID\tOVERLAP_ROLE"
+// before the '\n' only while an overlapping restart runs. parse_status_row takes
+// the line with or without its '\n' and checks every field (docs/PROTOCOL.md); a
+// row of 8 fields (a foster from before schedules) has no next run. Never throws.
 std::string format_status_row(const StatusRow& row);
 std::optional<StatusRow> parse_status_row(std::string_view line);
 
@@ -107,12 +110,14 @@ std::optional<Response> parse_response(std::string_view text);
 
 // fosterctl status --json: {"services":[{"name":…,"state":…,"pid":…|null,
 // "restarts":…,"exit_status":…|null,"uptime_ms":…|null,"health":…|null,
-// "overlap":{"pid":…,"role":…}|null}]} on one line, '\n' included; health is
-// null for "-" (no healthcheck).
+// "next_run":…|null,"overlap":{"pid":…,"role":…}|null}]} on one line, '\n'
+// included; health is null for "-" (no healthcheck); next_run is seconds since
+// the epoch.
 std::string status_json(const std::vector<StatusRow>& rows);
 // fosterctl status: an aligned table, NAME STATE PID UPTIME RESTARTS LAST-EXIT,
-// plus HEALTH when any row has a healthcheck and OVERLAP ("PID ROLE") when
-// any row is in an overlapping restart; columns two spaces apart, no
+// plus HEALTH when any row has a healthcheck, NEXT-RUN (local time,
+// "2026-12-07 00:15:00") when any row has a schedule and OVERLAP ("PID ROLE")
+// when any row is in an overlapping restart; columns two spaces apart, no
 // trailing blanks, "-" for none.
 std::string status_table(const std::vector<StatusRow>& rows);
 // Uptime for people: "45s", "3m12s", "2h5m", "3d4h" (rounded down).

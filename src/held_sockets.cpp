@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "instances.hpp"
 #include "log.hpp"
 #include "systemd.hpp"
 
@@ -187,6 +188,20 @@ BindResult bind_sockets(const Config& config, const std::string& file, const Soc
     for (const auto& service : config.services) {
         if (service.sockets.empty()) continue;
         ServiceSockets& sockets = result.table[service.name];
+        // The instances of a table share one socket (several processes
+        // accepting on it, as a pre-forked server's workers do): instance 1
+        // binds it, the others hold a duplicate. services are sorted so that
+        // instance 1 comes first.
+        if (service.instance > 1) {
+            const auto first = result.table.find(instance_name(service.instance_of, 1));
+            for (std::size_t i = 0; i < service.sockets.size(); ++i) {
+                HeldSocket s{service.sockets[i], Fd{}};
+                if (first != result.table.end() && i < first->second.size() && first->second[i].fd)
+                    s.fd = Fd{fcntl(first->second[i].fd.get(), F_DUPFD_CLOEXEC, 3)};
+                sockets.push_back(std::move(s));
+            }
+            continue;
+        }
         for (const auto& spec : service.sockets) {
             // Only systemd knows what it will pass when it starts foster:
             // --check takes a "systemd:" socket as written (where foster

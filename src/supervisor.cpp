@@ -19,6 +19,7 @@
 
 #include "contained.hpp"
 #include "file_trust.hpp"
+#include "instances.hpp"
 #include "log.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
@@ -142,6 +143,7 @@ void Supervisor::adopt(Config config) {
         }
         auto s = std::make_unique<Service>(c);
         s->wanted = s->start_pending = c.autostart;
+        arm_schedule(*s);
         ordered.push_back(std::move(s));
     }
     for (auto& s : services_)  // removed by a reload, still stopping
@@ -618,10 +620,16 @@ bool Supervisor::healthy_enough(const Service& s) const {
     return !s.config.healthcheck || s.health.health() == Health::healthy;
 }
 
+// A table's name in depends_on waits for every one of its instances.
 bool Supervisor::dependencies_ready(const Service& s) const {
     for (const auto& dep : s.config.depends_on) {
-        const Service* d = find(dep);
-        if (d == nullptr || !is_ready(*d)) return false;
+        bool any = false;
+        for (const auto& d : services_) {
+            if (d->removing || !answers_to(d->config, dep)) continue;
+            if (!is_ready(*d)) return false;
+            any = true;
+        }
+        if (!any) return false;
     }
     return true;
 }
@@ -629,8 +637,9 @@ bool Supervisor::dependencies_ready(const Service& s) const {
 bool Supervisor::dependents_down(const Service& s) const {
     for (const auto& other : services_) {
         const auto& deps = other->config.depends_on;
-        if (std::find(deps.begin(), deps.end(), s.config.name) != deps.end() && !other->down())
-            return false;
+        const bool depends = std::any_of(deps.begin(), deps.end(),
+                                         [&](const std::string& dep) { return answers_to(s.config, dep); });
+        if (depends && !other->down()) return false;
     }
     return true;
 }
@@ -713,6 +722,7 @@ void Supervisor::forget_removed() {
         drop_output_pipes(*s);
         stop_probe(*s);
         loop_.timers().cancel(s->timer);
+        cancel_schedule(*s);
         log::info(s->config.name + ": removed");
         return true;
     });
@@ -724,7 +734,10 @@ void Supervisor::begin_shutdown() {
     if (phase_ != Phase::running) return;
     phase_ = Phase::stopping_services;
     systemd_.stopping(status_text());
-    for (auto& s : services_) s->wanted = s->start_pending = false;
+    for (auto& s : services_) {
+        s->wanted = s->start_pending = false;
+        cancel_schedule(*s);
+    }
     shutdown_timer_ = loop_.timers().schedule(Clock::now() + config_.shutdown_timeout, [this] {
         shutdown_timer_ = 0;
         log::error("shutdown_timeout (" + format_duration(config_.shutdown_timeout) + ") reached; killing everything left");
@@ -791,6 +804,7 @@ std::vector<ConfigError> Supervisor::reload() {
             log::info(s->config.name + ": removed from the config; stopping it");
             s->removing = true;
             s->wanted = s->start_pending = false;
+            cancel_schedule(*s);
             handle(*s, s->machine.stop_requested(now));
             continue;
         }
@@ -805,6 +819,7 @@ std::vector<ConfigError> Supervisor::reload() {
         s->config = c;
         s->machine.set_policy(policy_of(c));
         s->wanted = s->start_pending = c.autostart || was_up;
+        arm_schedule(*s);
         if (overlap) overlapping.push_back(s.get());
         else if (was_up) handle(*s, s->machine.stop_requested(now));
     }

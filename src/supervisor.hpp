@@ -93,6 +93,14 @@ struct Service {
     std::optional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
     std::optional<std::string> overlap_failure;   // why the last overlapping restart failed
 
+
+    // `schedule` (supervisor_schedule.cpp): the timer of the next scheduled
+    // start, armed while foster runs; next_run is that start on the wall
+    // clock (for fosterctl status), next_run_at on the loop's clock.
+    TimerQueue::Id schedule_timer = 0;
+    std::optional<WallClock::time_point> next_run;
+    TimePoint next_run_at{};
+
     [[nodiscard]] bool down() const { return machine.is_down() && !side; }
 };
 
@@ -141,6 +149,12 @@ private:
     void run_post_stop(Service& s);
     void on_post_stop_exit(Service& s, const ExitStatus& status);
     void kill_hooks(Service& s);
+
+    // Schedules (supervisor_schedule.cpp): arm the next start, start (or
+    // skip, when a run is still going) when it comes.
+    void arm_schedule(Service& s);
+    void cancel_schedule(Service& s);
+    void on_schedule(Service& s);
 
     // Conditions across services, after every batch of events.
     void settle();
@@ -197,6 +211,9 @@ private:
     [[nodiscard]] bool dependencies_ready(const Service& s) const;
     [[nodiscard]] bool dependents_down(const Service& s) const;
     [[nodiscard]] Service* find(const std::string& name) const;
+    // fosterctl's names with a table's name replaced by its instances
+    // (instances.hpp), in the order given; unknown names are kept as given.
+    [[nodiscard]] std::vector<std::string> expand_names(const std::vector<std::string>& names) const;
     [[nodiscard]] int exit_code() const;
     [[nodiscard]] std::string program_name() const;
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "instances.hpp"
 #include "log.hpp"
 #include "signal_names.hpp"
 #include "supervisor.hpp"
@@ -36,6 +37,7 @@ control::StatusRow Supervisor::status_row(const Service& s, TimePoint now) const
     row.restarts = s.machine.restarts();
     row.exit_status = s.machine.exit_status();
     row.health = s.config.healthcheck && s.machine.state() == State::running ? health_name(s.health.health()) : "-";
+    if (s.next_run) row.next_run = std::chrono::duration_cast<std::chrono::seconds>(s.next_run->time_since_epoch()).count();
     if (s.side) {
         row.overlap_pid = s.side->run().pid;
         row.overlap_role = service::role_name(s.side->role());
@@ -54,6 +56,21 @@ void Supervisor::request_start(Service& s, bool restart, TimePoint now) {
     } else if (s.machine.is_down()) {
         s.start_pending = true;  // settle() starts it once its dependencies are ready
     }
+}
+
+std::vector<std::string> Supervisor::expand_names(const std::vector<std::string>& names) const {
+    std::vector<std::string> out;
+    for (const auto& name : names) {
+        if (find(name) != nullptr) {
+            out.push_back(name);
+            continue;
+        }
+        const std::size_t before = out.size();
+        for (const auto& s : services_)
+            if (!s->removing && s->config.instance_of == name) out.push_back(s->config.name);
+        if (out.size() == before) out.push_back(name);  // unknown: unknown_name says so
+    }
+    return out;
 }
 
 std::optional<std::string> Supervisor::unknown_name(const std::vector<std::string>& names) const {
@@ -79,7 +96,10 @@ Response Supervisor::reload_services(const std::vector<std::string>& names) {
     return ok();
 }
 
-Response Supervisor::handle_request(const control::Request& request) {
+Response Supervisor::handle_request(const control::Request& asked) {
+    // A table's name stands for every one of its instances.
+    control::Request request = asked;
+    request.names = expand_names(asked.names);
     if (auto unknown = unknown_name(request.names)) return failure(*unknown);
     const TimePoint now = Clock::now();
     const bool shutting_down = phase_ != Phase::running;
@@ -160,7 +180,7 @@ Response Supervisor::handle_request(const control::Request& request) {
 std::optional<Response> Supervisor::wait_result(const control::Request& request) {
     std::vector<std::string> failed;
     bool pending = false;
-    for (const auto& name : request.names) {
+    for (const auto& name : expand_names(request.names)) {
         const Service* s = find(name);
         if (s == nullptr) {
             failed.push_back(name + " was removed");
@@ -199,7 +219,7 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
 
 Response Supervisor::wait_timed_out(const control::Request& request) {
     std::vector<std::string> details;
-    for (const auto& name : request.names) {
+    for (const auto& name : expand_names(request.names)) {
         const Service* s = find(name);
         if (s == nullptr) continue;
         std::string detail = name + " is " + service::state_name(s->machine.state());

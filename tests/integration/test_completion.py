@@ -115,3 +115,13 @@ def test_service_names_from_the_running_foster(plain_runner):
     assert complete(f"{ctl} -s {sock} check ") == names
     # No foster there: no names, and no error on the terminal.
     assert complete(f"{ctl} -s {plain_runner.tmp}/none.sock stop ") == []
+
+
+def test_instances_and_their_table_name(plain_runner):
+    foster, cfg, sock = start_foster(plain_runner, """
+        [services.pool]
+        instances = 2
+        command = ["sleep", "1000"]
+        """)
+    ctl = shlex.quote(FOSTERCTL)
+    assert complete(f"{ctl} -s {sock} stop ") == ["pool", "pool@1", "pool@2"]

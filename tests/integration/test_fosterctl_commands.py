@@ -110,7 +110,7 @@ def test_status_filters_by_name_and_refuses_unknown_names(plain_runner):
         assert r.stdout == "", r.stdout
 
 
-JSON_KEYS = {"name", "state", "pid", "restarts", "exit_status", "uptime_ms", "health", "overlap"}
+JSON_KEYS = {"name", "state", "pid", "restarts", "exit_status", "uptime_ms", "health", "next_run", "overlap"}
 
 
 def is_int(v):
@@ -141,6 +141,7 @@ def test_status_json_matches_the_documented_schema(plain_runner):
         assert set(s) == JSON_KEYS, s
         assert isinstance(s["name"], str) and isinstance(s["state"], str), s
         assert s["pid"] is None or (is_int(s["pid"]) and s["pid"] > 0), s
+        assert s["next_run"] is None or (is_int(s["next_run"]) and s["next_run"] > 0), s
         assert is_int(s["restarts"]) and s["restarts"] >= 0, s
         assert s["exit_status"] is None or (is_int(s["exit_status"]) and 0 <= s["exit_status"] <= 255), s
         assert s["uptime_ms"] is None or (is_int(s["uptime_ms"]) and s["uptime_ms"] >= 0), s
@@ -153,9 +154,11 @@ def test_status_json_matches_the_documented_schema(plain_runner):
         assert f.read().split(b"\0")[:2] == [b"sleep", b"1000"], "pid is not alpha's process"
     assert alpha["exit_status"] is None and alpha["health"] is None and is_int(alpha["uptime_ms"]), alpha
     assert by["beta"] == {"name": "beta", "state": "exited", "pid": None, "restarts": 0,
-                          "exit_status": 3, "uptime_ms": None, "health": None, "overlap": None}, by["beta"]
+                          "exit_status": 3, "uptime_ms": None, "health": None, "next_run": None,
+                          "overlap": None}, by["beta"]
     assert by["gamma"] == {"name": "gamma", "state": "stopped", "pid": None, "restarts": 0,
-                           "exit_status": None, "uptime_ms": None, "health": None, "overlap": None}, by["gamma"]
+                           "exit_status": None, "uptime_ms": None, "health": None, "next_run": None,
+                           "overlap": None}, by["gamma"]
     assert by["delta"]["state"] == "exited" and by["delta"]["exit_status"] == 128 + 9, by["delta"]
     assert by["delta"]["pid"] is None, by["delta"]
     assert by["health"]["health"] == "healthy" and is_int(by["health"]["pid"]), by["health"]

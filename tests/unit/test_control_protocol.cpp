@@ -154,10 +154,10 @@ TEST_CASE("parse_request: names") {
     CHECK(refused("foster/1 start\n") == "start needs at least one service name");
     CHECK(refused("foster/1 stop\n") == "stop needs at least one service name");
     CHECK(refused("foster/1 restart --wait=10\n") == "restart needs at least one service name");
-    CHECK(refused("foster/1 start web/1\n") == "bad service name 'web/1': 1 to 128 of A-Z a-z 0-9 _ . -");
-    CHECK(refused("foster/1 status a:b\n") == "bad service name 'a:b': 1 to 128 of A-Z a-z 0-9 _ . -");
+    CHECK(refused("foster/1 start web/1\n") == "bad service name 'web/1': 1 to 128 of A-Z a-z 0-9 _ . - @");
+    CHECK(refused("foster/1 status a:b\n") == "bad service name 'a:b': 1 to 128 of A-Z a-z 0-9 _ . - @");
     CHECK(refused("foster/1 status " + std::string(129, 'x') + "\n") ==
-          "bad service name '" + std::string(64, 'x') + "...': 1 to 128 of A-Z a-z 0-9 _ . -");
+          "bad service name '" + std::string(64, 'x') + "...': 1 to 128 of A-Z a-z 0-9 _ . - @");
     CHECK(refused("foster/1 stop web db web\n") == "service 'web' named twice");
 }
 
@@ -223,11 +223,11 @@ TEST_CASE("requests round trip") {
 }
 
 TEST_CASE("status rows: format") {
-    CHECK(format_status_row(running_web()) == "service\tweb\trunning\t4242\t192000\t2\t1\thealthy\n");
-    CHECK(format_status_row(stopped("db")) == "service\tdb\tstopped\t-\t-\t0\t-\t-\n");
+    CHECK(format_status_row(running_web()) == "service\tweb\trunning\t4242\t192000\t2\t1\thealthy\t-\n");
+    CHECK(format_status_row(stopped("db")) == "service\tdb\tstopped\t-\t-\t0\t-\t-\t-\n");
     StatusRow empty_health = stopped("db");
     empty_health.health = "";
-    CHECK(format_status_row(empty_health) == "service\tdb\tstopped\t-\t-\t0\t-\t-\n");
+    CHECK(format_status_row(empty_health) == "service\tdb\tstopped\t-\t-\t0\t-\t-\t-\n");
 }
 
 TEST_CASE("status rows: round trip and edges") {
@@ -250,13 +250,37 @@ TEST_CASE("status rows: round trip and edges") {
     CHECK(parse_status_row("service\tdb\tstopped\t-\t-\t0\t-\t-") == stopped("db"));
 }
 
+TEST_CASE("status rows: the next scheduled run") {
+    StatusRow row = stopped("backup");
+    row.next_run = 1'800'000'000;
+    CHECK(format_status_row(row) == "service\tbackup\tstopped\t-\t-\t0\t-\t-\t1800000000\n");
+    CHECK(parse_status_row(format_status_row(row)) == row);
+    // A row of 8 fields (a foster from before schedules) has none.
+    CHECK(parse_status_row("service\tdb\tstopped\t-\t-\t0\t-\t-\n") == stopped("db"));
+    CHECK(status_json({row}) ==
+          "{\"services\":[{\"name\":\"backup\",\"state\":\"stopped\",\"pid\":null,\"restarts\":0,"
+          "\"exit_status\":null,\"uptime_ms\":null,\"health\":null,\"next_run\":1800000000,\"overlap\":null}]}\n");
+    const std::string table = status_table({row, stopped("db")});
+    CHECK(table.substr(0, table.find('\n')) == "NAME    STATE    PID  UPTIME  RESTARTS  LAST-EXIT  NEXT-RUN");
+    CHECK(table.find("\ndb      stopped  -    -       0         -          -\n") != std::string::npos);
+}
+
+TEST_CASE("status rows: instance names") {
+    CHECK(foster::control::valid_name("web@2"));
+    StatusRow row = stopped("web@2");
+    CHECK(parse_status_row(format_status_row(row)) == row);
+}
+
 TEST_CASE("status rows: malformed") {
     const char* bad[] = {
         "",
         "\n",
         "service\n",
         "service\tdb\tstopped\t-\t-\t0\t-\n",           // a field short
-        "service\tdb\tstopped\t-\t-\t0\t-\t-\t-\n",     // a field too many
+        "service\tdb\tstopped\t-\t-\t0\t-\t-\t-\t-\n",  // a field too many
+        "service\tdb\tstopped\t-\t-\t0\t-\t-\t\n",      // empty next run
+        "service\tdb\tstopped\t-\t-\t0\t-\t-\t1.5\n",   // next run not whole seconds
+        "service\tdb\tstopped\t-\t-\t0\t-\t-\t-1\n",    // negative next run
         "detail\tdb\tstopped\t-\t-\t0\t-\t-\n",         // not a row
         "service\tdb\tstopped\t-\t-\t0\t-\t-\n\n",      // two newlines
         "service\tdb/x\tstopped\t-\t-\t0\t-\t-\n",      // bad name
@@ -290,7 +314,7 @@ TEST_CASE("responses: format") {
     Response status;
     status.rows = {running_web(), stopped("db")};
     CHECK(format_response(status) ==
-          "ok\nservice\tweb\trunning\t4242\t192000\t2\t1\thealthy\nservice\tdb\tstopped\t-\t-\t0\t-\t-\n");
+          "ok\nservice\tweb\trunning\t4242\t192000\t2\t1\thealthy\t-\nservice\tdb\tstopped\t-\t-\t0\t-\t-\t-\n");
     Response refused_reload;
     refused_reload.ok = false;
     refused_reload.error = "reload refused: 2 errors in /etc/foster.toml";
@@ -376,9 +400,9 @@ TEST_CASE("status_json: exact output") {
     CHECK(status_json({running_web(), stopped("db")}) ==
           "{\"services\":["
           "{\"name\":\"web\",\"state\":\"running\",\"pid\":4242,\"restarts\":2,\"exit_status\":1,"
-          "\"uptime_ms\":192000,\"health\":\"healthy\",\"overlap\":null},"
+          "\"uptime_ms\":192000,\"health\":\"healthy\",\"next_run\":null,\"overlap\":null},"
           "{\"name\":\"db\",\"state\":\"stopped\",\"pid\":null,\"restarts\":0,\"exit_status\":null,"
-          "\"uptime_ms\":null,\"health\":null,\"overlap\":null}"
+          "\"uptime_ms\":null,\"health\":null,\"next_run\":null,\"overlap\":null}"
           "]}\n");
 }
 
@@ -389,7 +413,8 @@ TEST_CASE("status_json: strings are escaped") {
     odd.exit_status = 0;
     CHECK(status_json({odd}) ==
           "{\"services\":[{\"name\":\"a\\\"b\\\\c\",\"state\":\"x\\ny\\tz\\u0001\\u001f\\b\\f\\r\","
-          "\"pid\":null,\"restarts\":0,\"exit_status\":0,\"uptime_ms\":null,\"health\":null,\"overlap\":null}]}\n");
+          "\"pid\":null,\"restarts\":0,\"exit_status\":0,\"uptime_ms\":null,\"health\":null,\"next_run\":null,"
+          "\"overlap\":null}]}\n");
 }
 
 TEST_CASE("format_uptime") {
@@ -474,20 +499,20 @@ TEST_CASE("parse_request: restart --mode=overlap") {
 
 TEST_CASE("status rows: the other run of an overlapping restart") {
     CHECK(format_status_row(overlapping_web()) ==
-          "service\tweb\tstarting\t5000\t192000\t2\t1\thealthy\t4242\tserving\n");
+          "service\tweb\tstarting\t5000\t192000\t2\t1\thealthy\t-\t4242\tserving\n");
     CHECK(parse_status_row(format_status_row(overlapping_web())) == overlapping_web());
-    // Rows without it keep the 8 fields older clients read.
-    CHECK(format_status_row(running_web()).find("\t-\t-\n") == std::string::npos);
-    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t0\tserving\n"));   // pid 0
-    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\tserving\n"));   // no pid
-    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t12\tSERVING\n"));  // not a word
-    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t12\n"));            // role missing
+    // Rows without it end at the next run.
+    CHECK(format_status_row(running_web()) == "service\tweb\trunning\t4242\t192000\t2\t1\thealthy\t-\n");
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\t0\tserving\n"));   // pid 0
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\t-\tserving\n"));   // no pid
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\t12\tSERVING\n"));  // not a word
+    CHECK_FALSE(parse_status_row("service\tweb\trunning\t1\t-\t0\t-\t-\t-\t12\n"));            // role missing
 }
 
 TEST_CASE("status_json and status_table show both pids") {
     CHECK(status_json({overlapping_web()}) ==
           "{\"services\":[{\"name\":\"web\",\"state\":\"starting\",\"pid\":5000,\"restarts\":2,"
-          "\"exit_status\":1,\"uptime_ms\":192000,\"health\":\"healthy\",\"overlap\":{\"pid\":4242,"
+          "\"exit_status\":1,\"uptime_ms\":192000,\"health\":\"healthy\",\"next_run\":null,\"overlap\":{\"pid\":4242,"
           "\"role\":\"serving\"}}]}\n");
     CHECK(status_table({overlapping_web(), stopped("db")}) ==
           "NAME  STATE     PID   UPTIME  RESTARTS  LAST-EXIT  HEALTH   OVERLAP\n"
