@@ -507,7 +507,9 @@ def test_check(plain_runner):
     assert ctl(sock, "stop", "b").returncode == 0
     r = ctl(sock, "check")
     assert r.returncode == 1, r.stderr
-    assert "b" in r.stderr.split() or re.search(r"\bb\b", r.stderr), r.stderr
+    # The reason names b and its state; a (running) is not named.
+    assert re.search(r"(^|\W)b is stopped\b", r.stderr, re.MULTILINE), r.stderr
+    assert not re.search(r"(^|\W)a is\b", r.stderr, re.MULTILINE), r.stderr
     r = ctl(sock, "check", "-q")
     assert r.returncode == 1 and r.stderr == "", r.stderr
     assert ctl(sock, "check", "a").returncode == 0
