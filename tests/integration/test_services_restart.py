@@ -69,10 +69,14 @@ def test_backoff_doubles_from_restart_delay_up_to_the_cap(plain_runner):
     t = times(starts)[:7]
     gaps = [b - a for a, b in zip(t, t[1:])]
     expected = [0.1, 0.2, 0.4, 0.4, 0.4, 0.4]
+    shown = f"gaps between starts {[round(g, 3) for g in gaps]}, expected about {expected}"
+    # A delay is never cut short, so each gap is at least its delay: the
+    # doubling shows. A loaded machine only makes gaps longer, so the cap is
+    # checked on the last three together, with seconds of room: uncapped
+    # (0.8, 1.6, 3.2 s) they would take 5.6 s, capped 1.2 s.
     for gap, want in zip(gaps, expected):
-        assert want * 0.9 <= gap <= want + 0.25, (
-            f"gaps between starts {[round(g, 3) for g in gaps]}, "
-            f"expected about {expected}")
+        assert gap >= want * 0.9, shown
+    assert sum(gaps[3:]) <= sum(expected[3:]) + 2.0, shown
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
 
