@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from ctl_helpers import status_json
+from ctl_helpers import status_json, wait_answering
 from helpers import PROMPT, children_of, read_stat, wait_until, zombies_of
 from svc_helpers import (ctx_switches, start, state_logged, vm_rss_kib,
                          wait_log)
@@ -71,7 +71,8 @@ def test_crash_loops_do_not_grow_memory_or_leave_zombies(plain_runner):
     run_for(2.0)
     rss_early = vm_rss_kib(pid)
     fds_early = len(os.listdir(f"/proc/{pid}/fd"))
-    sock = plain_runner.tmp / f"control{plain_runner.count}.sock"
+    sock = str(plain_runner.tmp / f"control{plain_runner.count}.sock")
+    wait_answering(foster, sock)
     restarts_early = restarts_counted(sock)
     run_for(8.0)
     rss_late = vm_rss_kib(pid)

@@ -4,16 +4,19 @@ import signal
 
 import pytest
 
-from ctl_helpers import service, wait_service
+from ctl_helpers import service, wait_answering, wait_service
 from helpers import PROMPT, wait_until
 from svc_helpers import (NOW, lines, q, start, state_logged, stays_false,
                          times, trap_service, wait_file, wait_log)
 
 
-def control_socket(runner):
+def control_socket(runner, foster):
     """The control socket of the foster the runner started last (svc_helpers
-    start gives each its own), for what `fosterctl status` shows."""
-    return runner.tmp / f"control{runner.count}.sock"
+    start gives each its own), once foster answers on it: for what
+    `fosterctl status` shows."""
+    sock = str(runner.tmp / f"control{runner.count}.sock")
+    wait_answering(foster, sock)
+    return sock
 
 
 def runs_of(path):
@@ -129,7 +132,7 @@ def test_start_limit_makes_the_service_fatal(plain_runner):
         [services.other]
         command = {q(f"echo {NOW} > {alive}; exec sleep 1000")}
         """)
-    sock = control_socket(plain_runner)
+    sock = control_socket(plain_runner, foster)
     wait_service(sock, "crash", lambda s: s["state"] == "fatal", what="crash to be fatal")
     stays_false(lambda: len(times(starts)) > 3 or service(sock, "crash")["state"] != "fatal", 0.5,
                 f"restarted after going fatal; stderr: {foster.stderr()!r}")
@@ -148,7 +151,7 @@ def test_program_that_cannot_be_executed_is_fatal_at_once(plain_runner):
         restart = "always"
         restart_delay = "20ms"
         """)
-    sock = control_socket(plain_runner)
+    sock = control_socket(plain_runner, foster)
     s = wait_service(sock, "ghost", lambda s: s["state"] == "fatal", what="ghost to be fatal")
     err = foster.stderr()
     assert "No such file or directory" in err, err
