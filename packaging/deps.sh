@@ -10,10 +10,11 @@ packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-d
           lld                         # links foster with its hot path first (src/hot_path.order)
           scdoc mandoc groff-base     # the man pages (docs/man) and their lint test
           tzdata                      # time zones for the schedule unit tests (daylight saving time)
-          clang libclang-rt-14-dev)   # clang + libFuzzer for the fuzz smoke run
+          clang libclang-rt-14-dev    # clang + libFuzzer for the fuzz smoke run
+          valgrind)                   # tests/valgrind/run (memcheck) and bench/hot_path.py
 for option in "$@"; do
   case $option in
-    --bench) packages+=(tini dumb-init catatonit supervisor s6 runit valgrind) ;;  # valgrind: bench/hot_path.py
+    --bench) packages+=(tini dumb-init catatonit supervisor s6 runit) ;;
     # runc: crun refuses a hybrid cgroup layout; catatonit: podman builds its pod
     # infra (pause) image from it; busybox-static: the images' userland.
     --containers) packages+=(podman runc catatonit busybox-static python3-yaml) ;;

@@ -8,7 +8,10 @@ import signal
 import time
 
 # Bounds for "promptly". Generous, because the suite also runs under ASan.
-PROMPT = 10.0
+# FOSTER_TEST_SLOWDOWN multiplies it for slower runs: under valgrind
+# (tests/valgrind/run) every foster and fosterctl takes a second or more to
+# start.
+PROMPT = 10.0 * float(os.environ.get("FOSTER_TEST_SLOWDOWN", "1"))
 
 
 def wait_until(predicate, timeout=PROMPT, interval=0.005, what=None):

@@ -245,13 +245,16 @@ def test_an_idle_client_does_not_block_others(plain_runner):
         idle.connect(sock)
         partial.connect(sock)
         partial.sendall(b"foster/1 sta")
+        # foster gives a silent client no deadline: were it blocked on one,
+        # these would never be answered. Any bound shows they are not; PROMPT
+        # holds on a loaded machine under ASan too.
         for _ in range(3):
             r, took = timed_ctl(sock, "status")
             assert r.returncode == 0, r.stderr
             assert "web" in r.stdout
-            assert took < 1.0, f"status took {took:.2f}s while a client idled"
+            assert took < PROMPT, f"status took {took:.2f}s while a client idled"
         r, took = timed_ctl(sock, "restart", "web")
-        assert r.returncode == 0 and took < 2.0, (r.stderr, took)
+        assert r.returncode == 0 and took < PROMPT, (r.stderr, took)
         assert service(sock, "web")["pid"] != pid, "restart did not happen"
     finally:
         idle.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FOSTER
+from conftest import FOSTER, skip_unless_in_ci
 from ctl_helpers import ctl
 from helpers import PROMPT, wait_until
 from svc_helpers import q, read_text, start, wait_log, write_config
@@ -71,9 +71,10 @@ def find(entries, **fields):
 @pytest.fixture
 def journald(tmp_path):
     if not os.access(JOURNALD, os.X_OK) or shutil.which("journalctl") is None or shutil.which("systemd-cat") is None:
-        pytest.skip("systemd-journald, journalctl or systemd-cat missing (package systemd)")
-    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0:
-        pytest.skip("cannot create a mount namespace here (needs root)")
+        skip_unless_in_ci("systemd-journald, journalctl or systemd-cat missing (package systemd)")
+    r = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        skip_unless_in_ci(f"cannot create a mount namespace here: {r.stderr.strip() or r.returncode}")
     started = []
 
     def run(argv, env):

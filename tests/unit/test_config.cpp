@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,6 +31,52 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path data_dir{FOSTER_TEST_DATA};
+
+// The accounts the cases below name (and tests/data/good/every_key.toml),
+// looked up in this machine's user and group databases rather than taken
+// as Debian's numbers (nobody 65534, nogroup 65534, daemon 1). A case whose
+// account is missing says so and checks nothing.
+struct Ids {
+    uid_t uid;
+    gid_t gid;  // the user's primary group, or the group's id
+};
+
+std::optional<Ids> user_ids(const char* name) {
+    const passwd* pw = ::getpwnam(name);
+    if (pw == nullptr) return std::nullopt;
+    return Ids{pw->pw_uid, pw->pw_gid};
+}
+
+std::optional<gid_t> group_id(const char* name) {
+    const group* gr = ::getgrnam(name);
+    if (gr == nullptr) return std::nullopt;
+    return gr->gr_gid;
+}
+
+// What setgroups(2) gets for `user` with primary group `gid`, straight from
+// getgrouplist(3).
+std::vector<gid_t> groups_of(const char* user, gid_t gid) {
+    int count = 0;
+    ::getgrouplist(user, gid, nullptr, &count);
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    ::getgrouplist(user, gid, groups.data(), &count);
+    groups.resize(static_cast<std::size_t>(count));
+    return groups;
+}
+
+bool accounts_here(std::initializer_list<const char*> users, std::initializer_list<const char*> groups) {
+    for (const char* u : users)
+        if (!user_ids(u)) {
+            MESSAGE("no user '" << u << "' on this machine: not checked");
+            return false;
+        }
+    for (const char* g : groups)
+        if (!group_id(g)) {
+            MESSAGE("no group '" << g << "' on this machine: not checked");
+            return false;
+        }
+    return true;
+}
 
 std::vector<fs::path> toml_files_in(const fs::path& dir) {
     std::vector<fs::path> files;
@@ -212,7 +261,12 @@ TEST_CASE("every key set") {
     expected.on_fatal = OnFatal::shutdown;
     expected.environment = {{"PORT", "8080"}, {"MODE", "prod"}, {"A_LAST", "x=y"}};
     expected.working_directory = "/app";
-    expected.credentials = Credentials{65534, 65534, {65534}, "nobody"};
+    if (accounts_here({"nobody"}, {"nogroup"})) {
+        const gid_t nogroup = *group_id("nogroup");
+        expected.credentials = Credentials{user_ids("nobody")->uid, nogroup, groups_of("nobody", nogroup), "nobody"};
+    } else {
+        expected.credentials = s.credentials;
+    }
     expected.umask = 027;
     expected.stdout_target = OutputTarget{OutputTarget::Kind::file, "/var/log/web.log"};
     expected.stderr_target = OutputTarget{OutputTarget::Kind::same_as_stdout, {}};
@@ -324,12 +378,15 @@ restart_delay_max = "2s"
 
 TEST_CASE("user and group") {
     SUBCASE("a user name brings its primary group and its groups") {
+        if (!accounts_here({"daemon"}, {})) return;
+        const Ids daemon = *user_ids("daemon");
         const auto s = parse_good("[services.s]\ncommand = 'x'\nuser = 'daemon'\n").services[0];
         REQUIRE(s.credentials.has_value());
-        CHECK(s.credentials->uid == 1);
-        CHECK(s.credentials->gid == 1);
+        CHECK(s.credentials->uid == daemon.uid);
+        CHECK(s.credentials->gid == daemon.gid);
         CHECK(s.credentials->user_name == "daemon");
-        CHECK(std::find(s.credentials->groups.begin(), s.credentials->groups.end(), 1u) !=
+        CHECK(s.credentials->groups == groups_of("daemon", daemon.gid));
+        CHECK(std::find(s.credentials->groups.begin(), s.credentials->groups.end(), daemon.gid) !=
               s.credentials->groups.end());
     }
     SUBCASE("root by number is the same as by name") {
@@ -341,11 +398,13 @@ TEST_CASE("user and group") {
         CHECK(by_name.credentials->user_name == "root");
     }
     SUBCASE("group overrides the primary group") {
+        if (!accounts_here({"nobody"}, {"daemon"})) return;
+        const gid_t daemon = *group_id("daemon");
         const auto s =
             parse_good("[services.s]\ncommand = 'x'\nuser = 'nobody'\ngroup = 'daemon'\n").services[0];
-        CHECK(s.credentials->uid == 65534);
-        CHECK(s.credentials->gid == 1);
-        CHECK(std::find(s.credentials->groups.begin(), s.credentials->groups.end(), 1u) !=
+        CHECK(s.credentials->uid == user_ids("nobody")->uid);
+        CHECK(s.credentials->gid == daemon);
+        CHECK(std::find(s.credentials->groups.begin(), s.credentials->groups.end(), daemon) !=
               s.credentials->groups.end());
     }
     SUBCASE("a number without a passwd entry keeps foster's gid") {
@@ -356,19 +415,24 @@ TEST_CASE("user and group") {
         CHECK(g.credentials == Credentials{4242, 77, {77}, ""});
     }
     SUBCASE("group alone keeps foster's uid and drops other groups") {
+        if (!accounts_here({}, {"nogroup"})) return;
+        const gid_t nogroup = *group_id("nogroup");
         const auto s = parse_good("[services.s]\ncommand = 'x'\ngroup = 'nogroup'\n").services[0];
-        CHECK(s.credentials == Credentials{::getuid(), 65534, {65534}, ""});
+        CHECK(s.credentials == Credentials{::getuid(), nogroup, {nogroup}, ""});
     }
 }
 
 TEST_CASE("accounts lookups") {
     CHECK(foster::find_user("root")->uid == 0);
-    CHECK(foster::find_user(uid_t{65534})->name == "nobody");
-    CHECK(foster::find_group("nogroup") == gid_t{65534});
     CHECK_FALSE(foster::find_user("nosuch-user-xyz").has_value());
     CHECK_FALSE(foster::find_group("nosuch-group-xyz").has_value());
-    const auto groups = foster::supplementary_groups("daemon", 1);
-    CHECK(std::find(groups.begin(), groups.end(), 1u) != groups.end());
+    if (!accounts_here({"nobody", "daemon"}, {"nogroup"})) return;
+    CHECK(foster::find_user(user_ids("nobody")->uid)->name == "nobody");
+    CHECK(foster::find_group("nogroup") == group_id("nogroup"));
+    const gid_t daemon = user_ids("daemon")->gid;
+    const auto groups = foster::supplementary_groups("daemon", daemon);
+    CHECK(groups == groups_of("daemon", daemon));
+    CHECK(std::find(groups.begin(), groups.end(), daemon) != groups.end());
 }
 
 TEST_CASE("reload compares services key by key") {
