@@ -16,6 +16,9 @@ namespace {
 // pipe stays readable, so the loop comes straight back).
 constexpr std::size_t read_size = 64 * 1024;
 constexpr int reads_per_wakeup = 8;
+// A batch buffer bigger than this is given back after its wakeup: a burst
+// must not leave every one of a thousand services holding half a megabyte.
+constexpr std::size_t kept_capacity = 64 * 1024;
 
 FileSinkSpec file_spec(const OutputTarget& target, const OutputSettings& settings) {
     return FileSinkSpec{target.path, target.max_size, target.backups, settings.credentials, settings.umask};
@@ -168,6 +171,7 @@ void ServiceOutput::end_batch() {
         if (prefix_batch_[i].empty()) continue;
         prefix_to_[i]->write_lines(name_, prefix_batch_[i]);
         prefix_batch_[i].clear();
+        if (prefix_batch_[i].capacity() > kept_capacity) std::string().swap(prefix_batch_[i]);
     }
     for (const auto& file : files_)
         if (file) file->flush();

@@ -28,19 +28,18 @@ std::string numbered(const std::string& path, int n) { return n == 0 ? path : pa
 
 RotatingFile::RotatingFile(std::string owner, FileSinkSpec spec) : owner_(std::move(owner)), spec_(std::move(spec)) {}
 
+// On failure the file open so far (if any) stays: its lines still land
+// somewhere (the renamed file) rather than being dropped.
 bool RotatingFile::open_file() {
-    fd_.reset();
     Fd fd;
     {
         const AsServiceUser as_user(spec_.credentials, spec_.umask);
-        if (!as_user.ok()) return false;
-        fd.reset(::open(spec_.path.c_str(), open_flags, 0666));
+        if (as_user.ok()) fd.reset(::open(spec_.path.c_str(), open_flags, 0666));
     }
-    if (!fd) return false;
     struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return false;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;  // "not a regular file" in the caller's words
+    if (fd && fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode)) errno = EINVAL;  // "not a regular file"
+    if (!fd || !S_ISREG(st.st_mode)) {
+        open_errno_ = errno;
         return false;
     }
     size_ = static_cast<std::uint64_t>(st.st_size);
@@ -87,8 +86,9 @@ void RotatingFile::rotate() {
         }
     }
     if (!open_file()) {
-        drop({}, errno);
-        next_open_attempt_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        size_ = 0;  // as after a failed rename: the next attempt after another max_size
+        log::error(owner_ + ": cannot create " + spec_.path + " after rotating it: " + log::errno_text(open_errno_) +
+                   "; still appending to " + numbered(spec_.path, spec_.backups > 0 ? 1 : 0));
     }
 }
 
@@ -98,7 +98,7 @@ void RotatingFile::flush() {
         if (!open_file()) next_open_attempt_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     if (!fd_) {
-        drop(batch_, errno != 0 ? errno : EBADF);
+        drop(batch_, open_errno_ != 0 ? open_errno_ : EBADF);
         batch_.clear();
         return;
     }
@@ -128,6 +128,7 @@ void RotatingFile::flush() {
     }
     if (rest.empty()) report_recovery();
     batch_.clear();
+    if (batch_.capacity() > 64 * 1024) std::string().swap(batch_);  // see output.cpp, kept_capacity
 }
 
 // Lines lost: counted, and said once per episode.

@@ -45,7 +45,8 @@ public:
     [[nodiscard]] const FileSinkSpec& spec() const { return spec_; }
 
     // Closes and opens the path again (created if missing), after writing
-    // what waits; false (errno set) if it cannot be opened.
+    // what waits; false (errno set) if it cannot be opened, and then the
+    // file open so far, if any, stays in use.
     bool reopen();
 
     // One line: stamp + text + marker + '\n' (stamp and marker may be
@@ -71,6 +72,7 @@ private:
     std::uint64_t dropped_ = 0;    // since the last report
     std::uint64_t dropped_total_ = 0;
     int failing_errno_ = 0;        // the error being reported, 0 while writes work
+    int open_errno_ = 0;           // why the last open failed
     std::chrono::steady_clock::time_point next_open_attempt_{};
 };
 
