@@ -5,6 +5,7 @@
 // problem instead of stopping at the first, then checks what spans services
 // (dependencies, `main`) and orders them.
 #include "config.hpp"
+#include "byte_size.hpp"
 #include "control_protocol.hpp"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -321,6 +323,9 @@ std::optional<Enum> read_choice(const Scope& scope, std::string_view key, const 
     return std::nullopt;
 }
 
+constexpr Choice<TimestampStyle> timestamp_styles[] = {
+    {"none", TimestampStyle::none}, {"iso", TimestampStyle::iso}, {"mono", TimestampStyle::mono}};
+
 // An array is an argv as is; a string is run by /bin/sh -c.
 std::optional<std::vector<std::string>> read_command(const Scope& scope, std::string_view key,
                                                      const toml::node& value) {
@@ -402,6 +407,8 @@ void parse_foster_table(Errors& errors, const toml::node& node, Config& config) 
                 path.reset();
             }
             if (path) config.control_socket = std::move(path);
+        } else if (name == "timestamps") {
+            if (auto style = read_choice(scope, name, *value, timestamp_styles)) config.timestamps = *style;
         } else {
             scope.error(*key, "unknown key " + quoted(name));
         }
@@ -514,21 +521,46 @@ std::optional<mode_t> read_umask(const Scope& scope, std::string_view key, const
     return mode;
 }
 
+OutputTarget output_to(OutputTarget::Kind kind, std::string path = {}) {
+    OutputTarget target;
+    target.kind = kind;
+    target.path = std::move(path);
+    return target;
+}
+
 std::optional<OutputTarget> read_output(const Scope& scope, std::string_view key,
                                         const toml::node& value) {
     const auto text = read_expanded_string(scope, key, value);
     if (!text) return std::nullopt;
     using Kind = OutputTarget::Kind;
-    if (*text == "inherit") return OutputTarget{Kind::inherit, {}};
-    if (*text == "null") return OutputTarget{Kind::null, {}};
-    if (*text == "prefix") return OutputTarget{Kind::prefix, {}};
-    if (*text == "journal") return OutputTarget{Kind::journal, {}};
+    if (*text == "inherit") return output_to(Kind::inherit);
+    if (*text == "null") return output_to(Kind::null);
+    if (*text == "prefix") return output_to(Kind::prefix);
+    if (*text == "journal") return output_to(Kind::journal);
     const bool is_stderr = key == "stderr";
-    if (is_stderr && *text == "stdout") return OutputTarget{Kind::same_as_stdout, {}};
-    if (!text->empty() && text->front() == '/') return OutputTarget{Kind::file, *text};
+    if (is_stderr && *text == "stdout") return output_to(Kind::same_as_stdout);
+    if (!text->empty() && text->front() == '/') return output_to(Kind::file, *text);
     scope.error(value, quoted(key) + " must be \"inherit\", \"null\", \"prefix\", \"journal\"" +
                            (is_stderr ? ", \"stdout\"" : "") + " or an absolute file path, not " +
                            value_text(*text));
+    return std::nullopt;
+}
+
+// `stdout_max_size`: "10MiB", "500KB" or a number of bytes; more than 0.
+std::optional<std::uint64_t> read_byte_size(const Scope& scope, std::string_view key, const toml::node& value) {
+    std::optional<std::uint64_t> size;
+    if (const auto* i = value.as_integer()) {
+        if (i->get() > 0) size = static_cast<std::uint64_t>(i->get());
+    } else if (const auto* s = value.as_string()) {
+        size = parse_byte_size(s->get());
+    } else {
+        scope.error(value, wrong_type(key, "a size, like \"10MiB\"", value));
+        return std::nullopt;
+    }
+    if (size && *size > 0) return size;
+    scope.error(value, quoted(key) + " must be a size of more than 0 bytes with unit B, KiB, MiB, GiB (1024s) "
+                                     "or KB, MB, GB (1000s), like \"10MiB\", not " +
+                           (value.is_string() ? value_text(value.as_string()->get()) : number_text(value)));
     return std::nullopt;
 }
 
@@ -645,6 +677,14 @@ struct ServiceReader {
     // Each socket's own `user`/`group`, resolved with the service's.
     std::vector<std::pair<std::optional<AccountSpec>, std::optional<AccountSpec>>> socket_owners;
     EnvironmentList file_environment;  // from `environment_file`, applied before `environment`
+    // `stdout_max_size`, `stdout_backups` and stderr's, with the key's
+    // position: applied to the output target once it is known.
+    struct Rotation {
+        std::optional<std::uint64_t> max_size;
+        std::optional<int> backups;
+        std::optional<Position> at;  // the first of the two keys given
+    };
+    std::array<Rotation, 2> rotation{};
 };
 
 using KeyHandler = void (*)(ServiceReader&, std::string_view key, const toml::node& value);
@@ -657,6 +697,36 @@ struct KeyRule {
 template <typename T>
 void assign(T& field, std::optional<T>&& value) {
     if (value) field = std::move(*value);
+}
+
+void read_max_size(ServiceReader& r, std::size_t stream, std::string_view key, const toml::node& value) {
+    auto& rotation = r.rotation[stream];
+    if (!rotation.at) rotation.at = position_of(value);
+    if (auto size = read_byte_size(r.scope, key, value)) rotation.max_size = size;
+}
+
+void read_backups(ServiceReader& r, std::size_t stream, std::string_view key, const toml::node& value) {
+    auto& rotation = r.rotation[stream];
+    if (!rotation.at) rotation.at = position_of(value);
+    // Each rotation renames every backup: a bound keeps it short.
+    if (auto n = read_int(r.scope, key, value, 0, 1000)) rotation.backups = n;
+}
+
+// The rotation keys belong to an output file: put them there, or say why not.
+void apply_rotation(ServiceReader& r) {
+    const char* streams[] = {"stdout", "stderr"};
+    OutputTarget* targets[] = {&r.draft.config.stdout_target, &r.draft.config.stderr_target};
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& rotation = r.rotation[i];
+        if (!rotation.at) continue;
+        if (targets[i]->kind != OutputTarget::Kind::file) {
+            r.scope.error(*rotation.at, std::string("'") + streams[i] + "_max_size' and '" + streams[i] +
+                                            "_backups' apply only when '" + streams[i] + "' is a file path");
+            continue;
+        }
+        targets[i]->max_size = rotation.max_size;
+        if (rotation.backups) targets[i]->backups = *rotation.backups;
+    }
 }
 
 constexpr Choice<ServiceType> service_types[] = {
@@ -846,6 +916,14 @@ constexpr KeyRule service_keys[] = {
     {"stderr",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
          assign(r.draft.config.stderr_target, read_output(r.scope, key, value));
+     }},
+    {"stdout_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 0, key, value); }},
+    {"stderr_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 1, key, value); }},
+    {"stdout_backups", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_backups(r, 0, key, value); }},
+    {"stderr_backups", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_backups(r, 1, key, value); }},
+    {"timestamps",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto style = read_choice(r.scope, key, value, timestamp_styles)) r.draft.config.timestamps = *style;
      }},
     {"healthcheck",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -1207,15 +1285,17 @@ void finish_service(ServiceReader& r, const toml::table& table) {
     resolve_socket_owners(r);
     check_schedule(r);
     check_instances(r);
+    apply_rotation(r);
     for (const auto& dependency : r.draft.dependencies)
         config.depends_on.push_back(dependency.name);
 }
 
 ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::table& table,
-                           const LoadOptions& options) {
+                           const LoadOptions& options, const Config& defaults) {
     const Scope scope{errors, "service " + quoted(name) + ": ", options.resolve_environment};
     ServiceDraft draft;
     draft.config.name = name;
+    draft.config.timestamps = defaults.timestamps;
     draft.header = position_of(table);
     ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
@@ -1401,7 +1481,7 @@ void parse_services(Errors& errors, const toml::node& node, const LoadOptions& o
             errors.add(position_of(*value),
                        wrong_type("services." + name, "a table, like [services." + name + "]", *value));
         } else {
-            drafts.push_back(parse_service(errors, name, *table, options));
+            drafts.push_back(parse_service(errors, name, *table, options, config));
         }
     }
     check_main(errors, drafts, options);
@@ -1431,10 +1511,12 @@ LoadResult parse_document(std::string_view text, std::string_view file_name,
         return {std::nullopt, errors.take()};
     }
     Config config;
+    // [foster] first, wherever it is in the file: it holds defaults of the services.
+    if (const toml::node* foster_table = parsed.table().get("foster")) parse_foster_table(errors, *foster_table, config);
     for (const auto& [key, value] : in_file_order(parsed.table())) {
         const std::string_view name = key->str();
         if (name == "foster")
-            parse_foster_table(errors, *value, config);
+            continue;
         else if (name == "services")
             parse_services(errors, *value, options, config);
         else

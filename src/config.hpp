@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "socket_spec.hpp"
 #include "limits.hpp"
 #include "schedule.hpp"
+#include "timestamps.hpp"
 
 namespace foster {
 
@@ -64,6 +66,11 @@ struct OutputTarget {
     };
     Kind kind = Kind::inherit;
     std::string path;  // absolute; set for Kind::file only
+    // `stdout_max_size` / `stdout_backups` (and stderr_*), Kind::file only:
+    // foster writes the file itself and rotates it at this size, keeping
+    // `backups` older files (rotating_file.hpp). None: never rotated.
+    std::optional<std::uint64_t> max_size;
+    int backups = 5;
     bool operator==(const OutputTarget&) const = default;
 };
 
@@ -167,6 +174,8 @@ struct ServiceConfig {
     std::optional<mode_t> umask;                   // 0..0777; none: foster's own
     OutputTarget stdout_target;                    // never Kind::same_as_stdout
     OutputTarget stderr_target;
+    // `timestamps`: in front of its prefix and file lines; [foster]'s when not given.
+    TimestampStyle timestamps = TimestampStyle::none;
     std::optional<HealthCheck> healthcheck;
     // `[services.NAME.sockets]`, in file order: passed at fd 3, 4, ...
     // (socket_spec.hpp; bound and held by held_sockets.hpp).
@@ -182,6 +191,7 @@ struct ServiceConfig {
 struct Config {
     Millis shutdown_timeout{30'000};            // [foster] bound on the whole shutdown
     std::optional<std::string> control_socket;  // [foster] socket path; fits in sun_path
+    TimestampStyle timestamps = TimestampStyle::none;  // [foster] for services without their own
     std::vector<ServiceConfig> services;        // sorted by name (byte order)
     // Indices into `services`, dependencies before their dependents, ties
     // broken by name. Stop in the reverse of this order.

@@ -21,7 +21,7 @@ struct CommandSpelling {
 constexpr CommandSpelling command_spellings[] = {
     {Command::status, "status"}, {Command::start, "start"},   {Command::stop, "stop"},
     {Command::restart, "restart"}, {Command::signal, "signal"}, {Command::reload, "reload"},
-    {Command::shutdown, "shutdown"}, {Command::check, "check"},
+    {Command::shutdown, "shutdown"}, {Command::check, "check"}, {Command::reopen, "reopen"},
 };
 
 constexpr std::string_view wait_prefix = "--wait=";
@@ -174,6 +174,7 @@ std::string parse_arguments(Request& request, std::string_view command,
     case Command::reload:  // names: send their reload_signal; none: foster's own reload
         return check_names(args, command, request.names);
     case Command::shutdown:
+    case Command::reopen:
         if (!args.empty()) return std::string(command) + " takes no arguments";
         return {};
     }

@@ -34,7 +34,7 @@ inline constexpr std::size_t max_name_bytes = 128;
 // The longest --wait=MS accepted: the longest duration parse_duration accepts.
 inline constexpr Millis max_wait{std::int64_t{1} << 33};
 
-enum class Command { status, start, stop, restart, signal, reload, shutdown, check };
+enum class Command { status, start, stop, restart, signal, reload, shutdown, check, reopen };
 
 // "status", "start", ...: the spelling on the wire and on fosterctl's command line.
 std::string_view command_name(Command command);

@@ -63,6 +63,7 @@ constexpr const char* usage_text =
     "  reload                              read the config again (as SIGHUP); errors are printed\n"
     "  reload NAME...                      send each service its reload_signal\n"
     "  shutdown                            stop everything and make foster exit (as SIGTERM)\n"
+    "  reopen                              reopen the output files foster writes (logrotate)\n"
     "  check [-q] [NAME...]                exit 0 if the services (default: all autostart ones)\n"
     "                                      are running and healthy; -q: print no reason\n"
     "\n"

@@ -5,13 +5,24 @@
 
 #include <cerrno>
 
+#include "log.hpp"
+
 namespace foster {
 
 namespace {
 
-// A line longer than this is cut into pieces of this size, so one service
-// printing without newlines cannot make foster's buffer grow without bound.
-constexpr std::size_t max_line = 16 * 1024;
+// Bytes read from one pipe per wakeup, at most: a service that never stops
+// printing still lets the loop reap, answer and time out in between (the
+// pipe stays readable, so the loop comes straight back).
+constexpr std::size_t read_size = 64 * 1024;
+constexpr int reads_per_wakeup = 8;
+// A batch buffer bigger than this is given back after its wakeup: a burst
+// must not leave every one of a thousand services holding half a megabyte.
+constexpr std::size_t kept_capacity = 64 * 1024;
+
+FileSinkSpec file_spec(const OutputTarget& target, const OutputSettings& settings) {
+    return FileSinkSpec{target.path, target.max_size, target.backups, settings.credentials, settings.umask};
+}
 
 }  // namespace
 
@@ -24,46 +35,146 @@ std::string prefixed_line(std::string_view prefix, std::string_view line) {
     return out;
 }
 
-PrefixPipe::PrefixPipe(std::string name, NonblockingWriter& destination)
-    : name_(std::move(name)), prefix_(name_ + " | "), destination_(destination) {
-    int ends[2];
-    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return;
-    read_end_.reset(ends[0]);
-    write_end_.reset(ends[1]);
-    // The service's end must block like any ordinary stdout: O_NONBLOCK is a
-    // property of the open file description, so clear it on the write end.
-    fcntl(write_end_.get(), F_SETFL, 0);
+OutputSettings OutputSettings::of(const ServiceConfig& config) {
+    return OutputSettings{config.stdout_target, config.stderr_target, config.timestamps,
+                          config.credentials, config.umask};
 }
 
-void PrefixPipe::emit(std::string_view line) { destination_.write_lines(name_, prefixed_line(prefix_, line)); }
+bool foster_reads(const OutputTarget& target, TimestampStyle timestamps) {
+    if (target.kind == OutputTarget::Kind::prefix) return true;
+    return target.kind == OutputTarget::Kind::file && (target.max_size || timestamps != TimestampStyle::none);
+}
 
-void PrefixPipe::drain() {
-    char buf[16 * 1024];
-    for (;;) {
-        const ssize_t n = ::read(read_end_.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // EAGAIN: drained
-        pending_.append(buf, static_cast<std::size_t>(n));
-        // Every complete line of this read goes out in one write: foster is
-        // the only writer, so lines stay whole and the syscalls stay few.
-        std::string out;
-        std::size_t start = 0;
-        for (std::size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1)
-            out += prefixed_line(prefix_, std::string_view(pending_).substr(start, nl - start));
-        pending_.erase(0, start);
-        while (pending_.size() >= max_line) {
-            out += prefixed_line(prefix_, std::string_view(pending_).substr(0, max_line));
-            pending_.erase(0, max_line);
+bool ServiceOutput::needed(const OutputSettings& settings) {
+    return foster_reads(settings.out, settings.timestamps) || foster_reads(settings.err, settings.timestamps);
+}
+
+ServiceOutput::ServiceOutput(std::string name, OutputSettings settings, NonblockingWriter& stdout_writer,
+                             NonblockingWriter& stderr_writer)
+    : name_(std::move(name)), prefix_(name_ + " | "), settings_(std::move(settings)), stamper_(settings_.timestamps) {
+    const std::array<const OutputTarget*, 2> targets{&settings_.out, &settings_.err};
+    const std::array<NonblockingWriter*, 2> writers{&stdout_writer, &stderr_writer};
+    for (std::size_t i = 0; i < 2; ++i) {
+        const OutputTarget& t = *targets[i];
+        reads_[i] = foster_reads(t, settings_.timestamps);
+        if (!reads_[i]) continue;
+        if (t.kind == OutputTarget::Kind::prefix) {
+            prefix_to_[i] = writers[i];
+        } else if (i == 1 && file_of_[0] != nullptr && files_[0]->spec().path == t.path) {
+            file_of_[1] = file_of_[0];  // one file, one writer: lines stay whole and in order
+        } else {
+            files_[i] = std::make_unique<RotatingFile>(name_, file_spec(t, settings_));
+            file_of_[i] = files_[i].get();
         }
-        destination_.write_lines(name_, out);
     }
 }
 
-void PrefixPipe::flush_partial() {
-    drain();
-    if (pending_.empty()) return;
-    emit(pending_);
-    pending_.clear();
+bool ServiceOutput::make_pipe(Stream stream) {
+    Pipe& p = pipes_[index(stream)];
+    if (p.read_end) return true;
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    p.read_end.reset(ends[0]);
+    p.write_end.reset(ends[1]);
+    // The service's end must block like any ordinary stdout: O_NONBLOCK is a
+    // property of the open file description, so clear it on the write end.
+    fcntl(p.write_end.get(), F_SETFL, 0);
+    return true;
+}
+
+bool ServiceOutput::make_pipes() {
+    for (const Stream s : {Stream::out, Stream::err})
+        if (reads_[index(s)] && !make_pipe(s)) return false;
+    return true;
+}
+
+std::string ServiceOutput::prepare() {
+    for (const auto& file : files_)
+        if (file && !file->reopen())
+            return "cannot open " + file->spec().path + ": " +
+                   (errno == EINVAL ? std::string("not a regular file") : log::errno_text(errno));
+    return {};
+}
+
+int ServiceOutput::write_fd(Stream stream) const {
+    const Pipe& p = pipes_[index(stream)];
+    return reads_[index(stream)] && p.write_end ? p.write_end.get() : -1;
+}
+
+int ServiceOutput::read_fd(Stream stream) const {
+    const Pipe& p = pipes_[index(stream)];
+    return p.read_end ? p.read_end.get() : -1;
+}
+
+void ServiceOutput::deliver(const Line& line) {
+    const std::size_t i = index(line.stream);
+    const std::string_view stamp = stamper_.stamp(line.time);
+    const std::string_view marker = marker_for(line.end);
+    if (prefix_to_[i] != nullptr) {
+        std::string& batch = prefix_batch_[i];
+        batch += stamp;
+        batch += prefix_;
+        batch += line.text;
+        batch += marker;
+        batch += '\n';
+    }
+    if (file_of_[i] != nullptr) file_of_[i]->append_line(stamp, line.text, marker);
+}
+
+void ServiceOutput::drain(Stream stream) {
+    read_lines(stream, reads_per_wakeup);
+    end_batch();
+}
+
+// Up to `max_reads` reads; stops early when the pipe is empty.
+void ServiceOutput::read_lines(Stream stream, int max_reads) {
+    Pipe& p = pipes_[index(stream)];
+    if (!p.read_end) return;
+    char buf[read_size];
+    for (int reads = 0; reads < max_reads;) {
+        const ssize_t n = ::read(p.read_end.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // EAGAIN: drained
+        ++reads;
+        const LineTime time = LineTime::now();
+        p.splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)),
+                        [&](std::string_view text, LineEnd end) { deliver(Line{stream, time, text, end}); });
+    }
+}
+
+void ServiceOutput::flush_partial() {
+    for (const Stream s : {Stream::out, Stream::err}) {
+        Pipe& p = pipes_[index(s)];
+        if (!p.read_end) continue;
+        // What the run left in the pipe (a full pipe is 16 reads at most; a
+        // process it left behind that goes on writing does not hold foster).
+        read_lines(s, 16);
+        const LineTime time = LineTime::now();
+        p.splitter.flush([&](std::string_view text, LineEnd end) { deliver(Line{s, time, text, end}); });
+    }
+    end_batch();
+}
+
+std::string ServiceOutput::reopen_files() {
+    std::string failures;
+    for (const auto& file : files_) {
+        if (!file || file->reopen()) continue;
+        if (!failures.empty()) failures += "; ";
+        failures += "cannot open " + file->spec().path + ": " +
+                    (errno == EINVAL ? std::string("not a regular file") : log::errno_text(errno));
+    }
+    return failures;
+}
+
+void ServiceOutput::end_batch() {
+    for (std::size_t i = 0; i < 2; ++i) {
+        if (prefix_batch_[i].empty()) continue;
+        prefix_to_[i]->write_lines(name_, prefix_batch_[i]);
+        prefix_batch_[i].clear();
+        if (prefix_batch_[i].capacity() > kept_capacity) std::string().swap(prefix_batch_[i]);
+    }
+    for (const auto& file : files_)
+        if (file) file->flush();
 }
 
 }  // namespace foster

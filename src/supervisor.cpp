@@ -124,7 +124,7 @@ void Supervisor::close_stopped_sockets() {
 
 Supervisor::~Supervisor() {
     for (auto& s : services_) {
-        drop_output_pipes(*s);
+        drop_output(*s);
         unlink_unused_paths(s->sockets, {});  // foster is going: nobody answers there any more
     }
 }
@@ -179,7 +179,7 @@ int Supervisor::run() {
         loop_.run_once();  // each handler runs contained (contained.hpp)
         run_contained("settling the services", [this] { settle(); });
     }
-    for (auto& s : services_) drop_output_pipes(*s);
+    for (auto& s : services_) drop_output(*s);
     // The last lines get a moment to go out; a reader that is stuck keeps
     // them, not foster.
     stdout_writer_.finish(std::chrono::seconds(1));
@@ -305,8 +305,7 @@ void Supervisor::handle(Service& s, const service::Actions& a) {
     if (a.from != a.to && s.run_active && a.to != State::running && a.to != State::stopping) run_post_stop(s);
     if (a.from != a.to && a.to != State::starting && a.to != State::running && a.to != State::stopping) {
         // The run is over: a last line without its newline is still a line.
-        if (s.stdout_pipe) s.stdout_pipe->flush_partial();
-        if (s.stderr_pipe) s.stderr_pipe->flush_partial();
+        if (s.output) s.output->flush_partial();
     }
     if (a.became_ready) s.ready = true;
     on_run_changed(s, a);
@@ -356,7 +355,15 @@ void Supervisor::signal_service(Service& s, int sig) {
 void Supervisor::spawn_service(Service& s) {
     const log::About about(s.config.name);
     const TimePoint now = Clock::now();
-    ensure_output_pipes(s);
+    ensure_output(s);
+    if (s.output) {
+        if (const std::string why = s.output->prepare(); !why.empty()) {
+            const int error = errno != 0 ? errno : EIO;
+            note_spawn_failure(s, why);
+            handle(s, s.machine.spawn_failed(now, error));
+            return;
+        }
+    }
     // `journal`: a stream of its own to journald, opened for each run; without
     // journald the service still starts, with foster's descriptor.
     Fd out_journal, err_journal;
@@ -369,23 +376,26 @@ void Supervisor::spawn_service(Service& s) {
                        "); its output goes to foster's own instead");
     }
     ServiceStdio stdio{.in = dev_null_.get()};
-    auto target_fd = [&](const OutputTarget& t, const Fd& journal, const PrefixPipe* pipe) -> int {
+    auto target_fd = [&](const OutputTarget& t, const Fd& journal, Stream stream) -> int {
+        const int piped = s.output ? s.output->write_fd(stream) : -1;
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
             case OutputTarget::Kind::null: return dev_null_.get();
-            case OutputTarget::Kind::prefix: return pipe ? pipe->write_fd() : -1;
-            case OutputTarget::Kind::file: return -1;            // stdio.*_path: opened by the child
+            case OutputTarget::Kind::prefix: return piped;
+            case OutputTarget::Kind::file: return piped;         // -1: stdio.*_path, opened by the child
             case OutputTarget::Kind::journal: return journal.valid() ? journal.get() : -1;
             case OutputTarget::Kind::same_as_stdout: return -1;  // stdio.err_copies_out
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_journal, s.stdout_pipe.get());
-    stdio.err = target_fd(s.config.stderr_target, err_journal, s.stderr_pipe.get());
-    // `stdout = "/path"` files are opened by the child for each run (so a
-    // rotated log is picked up), as the service's user.
-    if (s.config.stdout_target.kind == OutputTarget::Kind::file) stdio.out_path = s.config.stdout_target.path;
-    if (s.config.stderr_target.kind == OutputTarget::Kind::file) stdio.err_path = s.config.stderr_target.path;
+    stdio.out = target_fd(s.config.stdout_target, out_journal, Stream::out);
+    stdio.err = target_fd(s.config.stderr_target, err_journal, Stream::err);
+    // `stdout = "/path"` files foster does not write itself are opened by the
+    // child for each run (so a rotated log is picked up), as the service's user.
+    if (s.config.stdout_target.kind == OutputTarget::Kind::file && stdio.out < 0)
+        stdio.out_path = s.config.stdout_target.path;
+    if (s.config.stderr_target.kind == OutputTarget::Kind::file && stdio.err < 0)
+        stdio.err_path = s.config.stderr_target.path;
     stdio.err_copies_out = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout;
     s.ready = false;
     if (const int error = reopen_sockets(s); error != 0) {
@@ -555,40 +565,46 @@ void Supervisor::stop_probe(Service& s) {
 
 // --------------------------------------------------------------- output
 
-void Supervisor::ensure_output_pipes(Service& s) {
-    auto ensure = [this](bool wanted, std::unique_ptr<PrefixPipe>& pipe, EventLoop::Token& token,
-                         const std::string& name, NonblockingWriter& destination) {
-        if (!wanted) {
-            if (pipe) {
-                pipe->flush_partial();
-                loop_.unwatch(std::exchange(token, 0));
-                pipe.reset();
-            }
-            return;
-        }
-        if (pipe) return;
-        auto created = std::make_unique<PrefixPipe>(name, destination);
-        if (!created->valid()) {
-            log::error(name + ": cannot create the output pipe: " + log::errno_text(errno));
-            return;
-        }
-        PrefixPipe* raw = created.get();
-        token = loop_.watch(raw->read_fd(), EPOLLIN, [raw](std::uint32_t) { raw->drain(); });
-        pipe = std::move(created);
-    };
-    ensure(s.config.stdout_target.kind == OutputTarget::Kind::prefix, s.stdout_pipe, s.stdout_token, s.config.name,
-           stdout_writer_);
-    ensure(s.config.stderr_target.kind == OutputTarget::Kind::prefix, s.stderr_pipe, s.stderr_token, s.config.name,
-           stderr_writer_);
+// The service's pipeline as its config wants it: kept while the settings
+// stay the same (its pipes outlive every run), made again when a reload
+// changed them.
+void Supervisor::ensure_output(Service& s) {
+    OutputSettings wanted = OutputSettings::of(s.config);
+    if (s.output && s.output->settings() == wanted) return;
+    drop_output(s);
+    if (!ServiceOutput::needed(wanted)) return;
+    auto output = std::make_unique<ServiceOutput>(s.config.name, std::move(wanted), stdout_writer_, stderr_writer_);
+    if (!output->make_pipes()) {
+        log::error(s.config.name + ": cannot create the output pipe: " + log::errno_text(errno));
+        return;
+    }
+    ServiceOutput* raw = output.get();
+    for (const Stream stream : {Stream::out, Stream::err}) {
+        const int fd = raw->read_fd(stream);
+        if (fd < 0) continue;
+        s.output_tokens[static_cast<std::size_t>(stream)] =
+            loop_.watch(fd, EPOLLIN, [raw, stream](std::uint32_t) { raw->drain(stream); });
+    }
+    s.output = std::move(output);
 }
 
-void Supervisor::drop_output_pipes(Service& s) {
-    for (auto* p : {&s.stdout_pipe, &s.stderr_pipe})
-        if (*p) (*p)->flush_partial();
-    loop_.unwatch(std::exchange(s.stdout_token, 0));
-    loop_.unwatch(std::exchange(s.stderr_token, 0));
-    s.stdout_pipe.reset();
-    s.stderr_pipe.reset();
+void Supervisor::drop_output(Service& s) {
+    if (!s.output) return;
+    s.output->flush_partial();
+    for (auto& token : s.output_tokens) loop_.unwatch(std::exchange(token, 0));
+    s.output.reset();
+}
+
+std::string Supervisor::reopen_output_files() {
+    std::string failures;
+    for (auto& s : services_) {
+        if (!s->output) continue;
+        const std::string why = s->output->reopen_files();
+        if (why.empty()) continue;
+        log::error(s->config.name + ": " + why);
+        failures += (failures.empty() ? "" : "; ") + s->config.name + ": " + why;
+    }
+    return failures;
 }
 
 // ----------------------------------------------------- across services
@@ -710,7 +726,7 @@ void Supervisor::advance_shutdown() {
                      [](const auto& s) { return s->down() && s->post_stop_pid <= 0; }))
         return;
     loop_.timers().cancel(shutdown_timer_);
-    for (auto& s : services_) drop_output_pipes(*s);
+    for (auto& s : services_) drop_output(*s);
     phase_ = leftovers_.begin(options_.grace) ? Phase::done : Phase::leftovers;
 }
 
@@ -719,7 +735,7 @@ void Supervisor::forget_removed() {
     std::erase_if(services_, [this, &in_use](const std::unique_ptr<Service>& s) {
         if (!s->removing || !s->down()) return false;
         unlink_unused_paths(s->sockets, in_use);  // its sockets close with it
-        drop_output_pipes(*s);
+        drop_output(*s);
         stop_probe(*s);
         loop_.timers().cancel(s->timer);
         cancel_schedule(*s);

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <set>
@@ -55,8 +56,9 @@ struct Service {
     // unlogged: a service retrying into EAGAIN says so once, not per attempt.
     std::string spawn_failure;
     int spawn_failures_unlogged = 0;
-    std::unique_ptr<PrefixPipe> stdout_pipe, stderr_pipe;
-    EventLoop::Token stdout_token = 0, stderr_token = 0;
+    // Its output, when foster reads it (output.hpp); kept across runs.
+    std::unique_ptr<ServiceOutput> output;
+    std::array<EventLoop::Token, 2> output_tokens{};
     ServiceSockets sockets;     // held for as long as the service is in the config
 
     // The healthcheck, when the config has one: probes never overlap; the
@@ -218,8 +220,10 @@ private:
     [[nodiscard]] std::string program_name() const;
 
     SpawnRequest request_for(const Service& s, const std::vector<std::string>& argv, const ServiceStdio& stdio) const;
-    void ensure_output_pipes(Service& s);
-    void drop_output_pipes(Service& s);
+    void ensure_output(Service& s);
+    void drop_output(Service& s);
+    // `fosterctl reopen`: every output file foster writes; what failed, or "".
+    std::string reopen_output_files();
     void adopt(Config config);
     void hand_out_sockets(SocketTable& table);
     [[nodiscard]] std::set<std::string> unix_paths_in_use() const;

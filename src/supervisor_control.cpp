@@ -152,6 +152,14 @@ Response Supervisor::handle_request(const control::Request& asked) {
             for (const auto& e : errors) details.push_back(e.to_string());
             return failure("reload refused: " + std::to_string(errors.size()) + " error(s) in the config", details);
         }
+        case Command::reopen: {
+            // logrotate's postrotate: the files foster writes itself, opened
+            // again at their paths (a renamed file is let go, a new one made).
+            log::info("reopening the output files (fosterctl)");
+            const std::string failures = reopen_output_files();
+            if (failures.empty()) return ok();
+            return failure("cannot reopen every output file: " + failures);
+        }
         case Command::shutdown:
             log::info("shutdown requested (fosterctl)");
             begin_shutdown();

@@ -4,8 +4,9 @@
 //
 // All run like a healthcheck probe: the service's user, environment,
 // directory and process settings, a session of their own, output to the
-// service's prefix pipe or /dev/null (files and the journal are opened per
-// run of the service, so hooks write to foster's own output there).
+// pipe foster reads (prefix, or a file foster writes), or /dev/null (other
+// files and the journal are opened per run of the service, so hooks write to
+// foster's own output there).
 //
 // pre_start: the state machine is in `starting` with no spawn reported while
 // it runs, so a stop in that window needs nothing from the machine (it goes
@@ -35,12 +36,11 @@ namespace {
 
 using service::State;
 
-int hook_output(const OutputTarget& target, const PrefixPipe* pipe, int dev_null) {
-    switch (target.kind) {
-        case OutputTarget::Kind::null: return dev_null;
-        case OutputTarget::Kind::prefix: return pipe != nullptr ? pipe->write_fd() : -1;
-        default: return -1;
-    }
+// Where foster reads the service's stream (prefix, or a file foster writes)
+// the hook writes there too; `null` is /dev/null; anything else is foster's own.
+int hook_output(const OutputTarget& target, const ServiceOutput* output, Stream stream, int dev_null) {
+    if (output != nullptr && output->write_fd(stream) >= 0) return output->write_fd(stream);
+    return target.kind == OutputTarget::Kind::null ? dev_null : -1;
 }
 
 void kill_session(pid_t& pid) {
@@ -52,10 +52,10 @@ void kill_session(pid_t& pid) {
 std::optional<pid_t> Supervisor::run_hook(Service& s, const char* what, const std::vector<std::string>& argv,
                                           const std::vector<std::pair<std::string, std::string>>& extra_environment) {
     ServiceStdio stdio{dev_null_.get(), -1, -1};
-    stdio.out = hook_output(s.config.stdout_target, s.stdout_pipe.get(), dev_null_.get());
+    stdio.out = hook_output(s.config.stdout_target, s.output.get(), Stream::out, dev_null_.get());
     stdio.err = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout
                     ? stdio.out
-                    : hook_output(s.config.stderr_target, s.stderr_pipe.get(), dev_null_.get());
+                    : hook_output(s.config.stderr_target, s.output.get(), Stream::err, dev_null_.get());
     SpawnRequest request = request_for(s, argv, stdio);
     if (!extra_environment.empty()) request.envp = merge_environment(request.envp, extra_environment);
     SpawnResult result = spawn(request);
@@ -81,7 +81,7 @@ void Supervisor::start_run(Service& s) {
         spawn_service(s);
         return;
     }
-    ensure_output_pipes(s);
+    ensure_output(s);
     const auto pid = run_hook(s, "pre_start", s.config.pre_start, {});
     if (!pid) {
         handle(s, s.machine.spawn_failed(Clock::now(), ECANCELED));

@@ -61,8 +61,8 @@ def test_both_are_registered():
 
 def test_fosterctl_commands_and_options():
     assert complete("fosterctl ") == sorted(
-        "status start stop restart signal reload shutdown check".split())
-    assert complete("fosterctl re") == ["reload", "restart"]
+        "status start stop restart signal reload shutdown check reopen".split())
+    assert complete("fosterctl re") == ["reload", "reopen", "restart"]
     assert complete("fosterctl -") == sorted(
         "-s --socket -c --config --timeout -h --help -V --version".split())
     assert complete("fosterctl -s /tmp/x.sock st") == ["start", "status", "stop"]

@@ -119,8 +119,9 @@ def test_prefix_partial_last_line_still_appears(plain_runner):
         stdout = "prefix"
         restart = "no"
         """)
-    # A run that ended: its unfinished line is flushed.
-    wait_until(lambda: "exits | unfinished\n" in foster.stdout(), PROMPT,
+    # A run that ended: its unfinished line is flushed, with the marker that
+    # says the service did not end it.
+    wait_until(lambda: "exits | unfinished [foster: no newline]\n" in foster.stdout(), PROMPT,
                what=f"the unfinished line; stdout: {foster.stdout()!r}")
     assert "exits | line one\n" in foster.stdout()
     # A run that is stopped at shutdown: the same.
@@ -129,7 +130,7 @@ def test_prefix_partial_last_line_still_appears(plain_runner):
     # SIGTERM could end the service before its printf ran.
     wait_until(lambda: (d / "partial.done").exists(), PROMPT, what="partial.done")
     finish(foster)
-    assert "partial | no newline at the end\n" in foster.stdout()
+    assert "partial | no newline at the end [foster: no newline]\n" in foster.stdout()
 
 
 WRITERS = r'''

@@ -268,8 +268,8 @@ TEST_CASE("every key set") {
         expected.credentials = s.credentials;
     }
     expected.umask = 027;
-    expected.stdout_target = OutputTarget{OutputTarget::Kind::file, "/var/log/web.log"};
-    expected.stderr_target = OutputTarget{OutputTarget::Kind::same_as_stdout, {}};
+    expected.stdout_target = OutputTarget{OutputTarget::Kind::file, "/var/log/web.log", std::nullopt, 5};
+    expected.stderr_target = OutputTarget{OutputTarget::Kind::same_as_stdout, {}, std::nullopt, 5};
     expected.healthcheck = HealthCheck{{"/app/health", "--quick"}, Millis{10'000}, Millis{2'000}, 4,
                                        Millis{30'000}};
     // Field by field first, so a failure says which one.

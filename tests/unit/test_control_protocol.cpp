@@ -59,7 +59,7 @@ StatusRow stopped(std::string name) {
 
 TEST_CASE("command names both ways") {
     for (auto c : {Command::status, Command::start, Command::stop, Command::restart, Command::signal,
-                   Command::reload, Command::shutdown, Command::check})
+                   Command::reload, Command::shutdown, Command::check, Command::reopen})
         CHECK(parse_command(command_name(c)) == c);
     CHECK(command_name(Command::restart) == "restart");
     CHECK_FALSE(parse_command("STATUS"));
@@ -99,6 +99,7 @@ TEST_CASE("parse_request accepts every command form") {
     CHECK(parsed("foster/1 signal RTMIN+2 web\n") == make(Command::signal, {"web"}, {}, SIGRTMIN + 2));
     CHECK(parsed("foster/1 reload\n") == make(Command::reload));
     CHECK(parsed("foster/1 shutdown\n") == make(Command::shutdown));
+    CHECK(parsed("foster/1 reopen\n") == make(Command::reopen));
     // A name that only looks like an option is a name.
     CHECK(parsed("foster/1 stop --no-wait\n") == make(Command::stop, {"--no-wait"}));
     CHECK(parsed("foster/1 status "s + std::string(128, 'n') + "\n").names[0].size() == 128);
@@ -190,6 +191,7 @@ TEST_CASE("parse_request: signal, reload, shutdown") {
     CHECK(refused("foster/1 reload web web\n") == "service 'web' named twice");
     CHECK(refused("foster/1 reload bad/name\n").rfind("bad service name 'bad/name'", 0) == 0);
     CHECK(refused("foster/1 shutdown web\n") == "shutdown takes no arguments");
+    CHECK(refused("foster/1 reopen web\n") == "reopen takes no arguments");
 }
 
 TEST_CASE("format_request writes the canonical line") {
@@ -212,6 +214,7 @@ TEST_CASE("requests round trip") {
         make(Command::signal, {"web"}, {}, SIGRTMAX),
         make(Command::reload),
         make(Command::shutdown),
+        make(Command::reopen),
     };
     for (const auto& request : requests) {
         const std::string line = format_request(request);

@@ -147,3 +147,41 @@ TEST_CASE("config: post_stop") {
     CHECK(load_errors("[services.s]\ncommand = \"x\"\npost_stop = [\"\"]\n") ==
           "f.toml:3:14: service 's': 'post_stop': the program name must not be empty\n");
 }
+
+TEST_CASE("config: output rotation and timestamps") {
+    auto result = foster::parse_config("[foster]\ntimestamps = \"iso\"\n"
+                                       "[services.a]\ncommand = \"x\"\nstdout = \"/l/a.log\"\nstdout_max_size = \"10MiB\"\n"
+                                       "stderr = \"/l/a.err\"\nstderr_backups = 2\nstderr_max_size = 4096\n"
+                                       "[services.b]\ncommand = \"x\"\ntimestamps = \"mono\"\nstdout = \"/l/b.log\"\n",
+                                       "f.toml");
+    REQUIRE(result.config);
+    const auto& a = result.config->services[0];
+    const auto& b = result.config->services[1];
+    CHECK(a.stdout_target.max_size == std::uint64_t{10} << 20);
+    CHECK(a.stdout_target.backups == 5);
+    CHECK(a.stderr_target.max_size == 4096u);
+    CHECK(a.stderr_target.backups == 2);
+    CHECK(a.timestamps == foster::TimestampStyle::iso);  // [foster]'s
+    CHECK_FALSE(b.stdout_target.max_size);
+    CHECK(b.timestamps == foster::TimestampStyle::mono);
+    // [foster] after the services still gives them its default.
+    auto later = foster::parse_config("[services.a]\ncommand = \"x\"\n[foster]\ntimestamps = \"mono\"\n", "f.toml");
+    REQUIRE(later.config);
+    CHECK(later.config->services[0].timestamps == foster::TimestampStyle::mono);
+}
+
+TEST_CASE("config: bad output rotation and timestamps are errors at the value") {
+    CHECK(load_errors("[foster]\ntimestamps = \"utc\"\n"
+                      "[services.s]\ncommand = \"x\"\nstdout = \"prefix\"\nstdout_max_size = \"1MiB\"\n"
+                      "stderr = \"/l/e\"\nstderr_max_size = \"10M\"\nstderr_backups = -1\ntimestamps = true\n") ==
+          "f.toml:2:14: [foster]: 'timestamps' must be \"none\", \"iso\" or \"mono\", not \"utc\"\n"
+          "f.toml:6:19: service 's': 'stdout_max_size' and 'stdout_backups' apply only when 'stdout' is a file path\n"
+          "f.toml:8:19: service 's': 'stderr_max_size' must be a size of more than 0 bytes with unit B, KiB, MiB, "
+          "GiB (1024s) or KB, MB, GB (1000s), like \"10MiB\", not \"10M\"\n"
+          "f.toml:9:18: service 's': 'stderr_backups' must be at least 0, not -1\n"
+          "f.toml:10:14: service 's': 'timestamps' must be a string, not a boolean\n");
+    CHECK(load_errors("[services.s]\ncommand = \"x\"\nstdout = \"/l/o\"\nstdout_max_size = 0\nstdout_backups = 1001\n") ==
+          "f.toml:4:19: service 's': 'stdout_max_size' must be a size of more than 0 bytes with unit B, KiB, MiB, "
+          "GiB (1024s) or KB, MB, GB (1000s), like \"10MiB\", not 0\n"
+          "f.toml:5:18: service 's': 'stdout_backups' must be at most 1000, not 1001\n");
+}
