@@ -35,7 +35,16 @@ PrefixPipe::PrefixPipe(std::string name, NonblockingWriter& destination)
     fcntl(write_end_.get(), F_SETFL, 0);
 }
 
-void PrefixPipe::emit(std::string_view line) { destination_.write_lines(name_, prefixed_line(prefix_, line)); }
+void PrefixPipe::take_line(std::string& out, std::string_view line, std::int64_t now_ms) {
+    out += prefixed_line(prefix_, line);
+    if (buffer_ != nullptr) buffer_->append(name_, stream_, line, now_ms);
+}
+
+void PrefixPipe::emit(std::string_view line) {
+    std::string out;
+    take_line(out, line, realtime_now_ms());
+    destination_.write_lines(name_, out);
+}
 
 void PrefixPipe::drain() {
     char buf[16 * 1024];
@@ -44,15 +53,16 @@ void PrefixPipe::drain() {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;  // EAGAIN: drained
         pending_.append(buf, static_cast<std::size_t>(n));
+        const std::int64_t now_ms = realtime_now_ms();
         // Every complete line of this read goes out in one write: foster is
         // the only writer, so lines stay whole and the syscalls stay few.
         std::string out;
         std::size_t start = 0;
         for (std::size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1)
-            out += prefixed_line(prefix_, std::string_view(pending_).substr(start, nl - start));
+            take_line(out, std::string_view(pending_).substr(start, nl - start), now_ms);
         pending_.erase(0, start);
         while (pending_.size() >= max_line) {
-            out += prefixed_line(prefix_, std::string_view(pending_).substr(0, max_line));
+            take_line(out, std::string_view(pending_).substr(0, max_line), now_ms);
             pending_.erase(0, max_line);
         }
         destination_.write_lines(name_, out);

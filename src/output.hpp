@@ -14,6 +14,7 @@
 #include <string>
 
 #include "fd.hpp"
+#include "log_buffer.hpp"
 #include "nonblocking_writer.hpp"
 
 namespace foster {
@@ -31,9 +32,16 @@ public:
     void drain();
     // Writes a pending partial line (with a newline added).
     void flush_partial();
+    // Every complete line is also kept in `buffer` as `stream` of this service.
+    void keep_lines_in(LogBuffer& buffer, LogStream stream) {
+        buffer_ = &buffer;
+        stream_ = stream;
+    }
 
 private:
     void emit(std::string_view line);
+    // One complete line: appended to `out` as "NAME | line\n", and kept.
+    void take_line(std::string& out, std::string_view line, std::int64_t now_ms);
 
     std::string name_;
     std::string prefix_;  // "NAME | "
@@ -41,6 +49,8 @@ private:
     Fd read_end_;
     Fd write_end_;
     std::string pending_;  // an incomplete line
+    LogBuffer* buffer_ = nullptr;
+    LogStream stream_ = LogStream::out;
 };
 
 // Formats one prefixed line (exposed for the unit tests).

@@ -154,6 +154,7 @@ void Supervisor::adopt(Config config) {
         notify_ = NotifySocket::open();
         if (notify_.valid()) notify_token_ = loop_.watch(notify_.fd(), EPOLLIN, [this](std::uint32_t) { on_notify(); });
     }
+    configure_logs();
 }
 
 int Supervisor::run() {
@@ -169,6 +170,8 @@ int Supervisor::run() {
         }
         log::error(error + "; fosterctl will not reach this foster");
     }
+    if (control_) control_->serve_logs(log_buffer_);
+    open_syslog();
     loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
     schedule_watchdog();
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
@@ -178,6 +181,8 @@ int Supervisor::run() {
         run_contained("settling the services", [this] { settle(); });
     }
     for (auto& s : services_) drop_output_pipes(*s);
+    if (syslog_) syslog_->drain();
+    syslog_.reset();
     // The last lines get a moment to go out; a reader that is stuck keeps
     // them, not foster.
     stdout_writer_.finish(std::chrono::seconds(1));
@@ -383,6 +388,7 @@ void Supervisor::spawn_service(Service& s) {
     }
     SpawnRequest request = request_for(s, s.config.argv, stdio);
     pass_sockets(s.sockets, request);
+    log_buffer_.new_run(s.config.name);
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
@@ -545,6 +551,7 @@ void Supervisor::ensure_output_pipes(Service& s) {
            stdout_writer_);
     ensure(s.config.stderr_target.kind == OutputTarget::Kind::prefix, s.stderr_pipe, s.stderr_token, s.config.name,
            stderr_writer_);
+    keep_output(s);
 }
 
 void Supervisor::drop_output_pipes(Service& s) {
@@ -770,6 +777,7 @@ std::vector<ConfigError> Supervisor::reload() {
     }
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
+    if (next.syslog != config_.syslog) log::info("syslog changed; it takes effect when foster restarts");
     // A removed service keeps its sockets until it has stopped (forget_removed).
     for (auto& s : services_)
         if (s->removing && current.count(s->config.name) != 0) s->sockets = std::move(current[s->config.name]);

@@ -26,12 +26,14 @@
 #include "held_sockets.hpp"
 #include "inheritance.hpp"
 #include "leftovers.hpp"
+#include "log_buffer.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
+#include "syslog_source.hpp"
 #include "systemd_notifier.hpp"
 
 namespace foster {
@@ -167,6 +169,13 @@ private:
 
     SpawnRequest request_for(const Service& s, const std::vector<std::string>& argv, const ServiceStdio& stdio) const;
     void ensure_output_pipes(Service& s);
+    // The in-memory recent output (supervisor_logs.cpp): each service's ring
+    // sized from the config, and its prefix pipes keeping their lines there.
+    void configure_logs();
+    void keep_output(Service& s);
+    // /dev/log (syslog_source.hpp): bound when `syslog` says so.
+    void open_syslog();
+    void deliver_syslog(const SyslogMessage& message, std::int64_t time_ms);
     void drop_output_pipes(Service& s);
     void adopt(Config config);
     void hand_out_sockets(SocketTable& table);
@@ -184,12 +193,14 @@ private:
     // Where prefix lines go: foster's stdout and stderr, never blocking the loop.
     NonblockingWriter stdout_writer_{STDOUT_FILENO};
     NonblockingWriter stderr_writer_{STDERR_FILENO};
+    LogBuffer log_buffer_;  // before control_, which follows it
     Fd dev_null_;
     std::vector<std::string> base_environment_;
     std::vector<std::unique_ptr<Service>> services_;  // in start order
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<SyslogSource> syslog_;
     NotifySocket notify_;
     EventLoop::Token notify_token_ = 0;
     std::optional<Program> program_;

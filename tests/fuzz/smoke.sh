@@ -12,13 +12,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(parse_request parse_response parse_status_row parse_notify parse_config)
+targets=(parse_request parse_response parse_status_row parse_notify parse_config parse_syslog parse_log_line)
 # Where each target's seeds are (read only).
 declare -A seeds=(
   [parse_request]="tests/fuzz/corpus/parse_request"
   [parse_response]="tests/fuzz/corpus/parse_response"
   [parse_status_row]="tests/fuzz/corpus/parse_status_row"
   [parse_notify]="tests/fuzz/corpus/parse_notify"
+  [parse_syslog]="tests/fuzz/corpus/parse_syslog"
+  [parse_log_line]="tests/fuzz/corpus/parse_log_line"
   [parse_config]="tests/data/good tests/data/bad config"
 )
 
