@@ -75,7 +75,7 @@ void ControlServer::on_log_line(const LogLine& line) {
         const auto next = std::next(c);
         if (c->follower && c->deadline == 0 && LogBuffer::wanted(line, c->follow_names)) {
             if (formatted.empty()) formatted = control::format_log_line(line);
-            const bool blocked = c->written < c->output.size();  // waiting for EPOLLOUT already
+            const bool blocked = c->awaiting_room;  // flush() runs when the client takes more
             c->output += formatted;
             const std::size_t pending = c->output.size() - c->written;
             const std::size_t backlog_left = c->backlog_end > c->sent_total ? c->backlog_end - c->sent_total : 0;

@@ -261,6 +261,7 @@ void ControlServer::flush(ConnectionIt c) {
             // A slow reader: let epoll say when there is room again.
             if (c->token != 0) loop_.unwatch(c->token);
             c->token = loop_.watch(c->fd.get(), EPOLLOUT, [this, c](std::uint32_t) { flush(c); });
+            c->awaiting_room = true;
             return;
         }
         if (n <= 0) {  // the client is gone
@@ -278,7 +279,7 @@ void ControlServer::flush(ConnectionIt c) {
     // the client leave).
     c->output.clear();
     c->written = 0;
-    watch_readable(c);
+    if (std::exchange(c->awaiting_room, false)) watch_readable(c);
 }
 
 void ControlServer::watch_readable(ConnectionIt c) {

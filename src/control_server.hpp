@@ -80,6 +80,7 @@ private:
         std::vector<std::string> follow_names;
         std::size_t sent_total = 0;    // bytes sent since the answer began
         std::size_t backlog_end = 0;   // the first answer (old lines) ends here
+        bool awaiting_room = false;    // watched for EPOLLOUT, not for the client leaving
     };
     using ConnectionIt = std::list<Connection>::iterator;
 
