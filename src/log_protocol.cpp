@@ -31,6 +31,8 @@ std::vector<std::string_view> split_tabs(std::string_view text) {
 template <typename T>
 std::optional<T> parse_number(std::string_view text, T max) {
     if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    // from_chars takes a '-' for a signed T: digits only, so "-1" is refused.
+    if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
     T value{};
     const char* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);

@@ -136,6 +136,8 @@ TEST_CASE("a log line survives the wire, whatever bytes its text holds") {
     CHECK_FALSE(control::parse_log_line("line\t1\t1\ta\tstdin\t1\t-\tx"));          // bad stream
     CHECK_FALSE(control::parse_log_line("line\t1\t1\ta\tstdout\t1\t-\t\\x41"));     // not a control byte
     CHECK_FALSE(control::parse_log_line("line\t1\t1\ta\tstdout\t1\t-\t\\x0"));      // cut short
+    CHECK_FALSE(control::parse_log_line("line\t1\t1\ta\tstdout\t1\t-1\tx"));         // a sign (found by fuzzing)
+    CHECK_FALSE(control::parse_log_line("line\t1\t-5\ta\tstdout\t1\t-\tx"));
     CHECK(control::parse_cut("cut\tslow\n") == std::string("slow"));
 }
 
