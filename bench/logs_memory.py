@@ -46,11 +46,14 @@ def main():
         sock = os.path.join(tmp, "ctl.sock")
         go = os.path.join(tmp, "go")
         body = "x" * (args.width - 8)
+        done = os.path.join(tmp, "done")
+        os.mkdir(done)
         script = (f"while [ ! -e {go} ]; do sleep 0.1; done; "
-                  f"seq -f '%07g {body}' 1 {args.lines}; exec sleep 100000")
+                  f"seq -f '%07g {body}' 1 {args.lines}; touch {done}/$FOSTER_BENCH_NAME; exec sleep 100000")
         cfg = [f'[foster]\ncontrol_socket = "{sock}"\nlog_buffer = {args.log_buffer}\nshutdown_timeout = "60s"\n']
         for i in range(args.services):
-            cfg.append(f'[services.s{i}]\ncommand = {json.dumps(script)}\nstdout = "prefix"\n')
+            cfg.append(f'[services.s{i}]\ncommand = {json.dumps(script)}\nstdout = "prefix"\n'
+                       f'environment = {{ FOSTER_BENCH_NAME = "s{i}" }}\n')
         path = os.path.join(tmp, "foster.toml")
         with open(path, "w") as f:
             f.write("\n".join(cfg))
@@ -67,11 +70,16 @@ def main():
             open(go, "w").close()
             t0 = time.monotonic()
             last = f"{args.lines:07d} {body}"
-            while time.monotonic() < deadline:
-                r = subprocess.run(ctl + ["logs", "-n", str(args.services * 2)], capture_output=True, text=True)
-                if r.stdout.count(last) == args.services:
-                    break
-                time.sleep(0.5)
+            while time.monotonic() < deadline and len(os.listdir(done)) < args.services:
+                time.sleep(0.2)
+            # Printed: now wait until foster has read each service's last line.
+            pending = [f"s{i}" for i in range(args.services)]
+            while pending and time.monotonic() < deadline:
+                r = subprocess.run(ctl + ["logs", "-n", "1", pending[0]], capture_output=True, text=True)
+                if last in r.stdout:
+                    pending.pop(0)
+                else:
+                    time.sleep(0.05)
             took = time.monotonic() - t0
             after = rss_kib(foster.pid)
             kept = min(args.log_buffer, args.lines, args.log_buffer * 256 // args.width)

@@ -5,6 +5,7 @@ lines as they arrive, and a follower that stops reading cut off while
 foster keeps answering everyone else."""
 import json
 import os
+import select
 import socket
 import subprocess
 import time
@@ -35,6 +36,26 @@ def fifo_service(runner, name):
         command = {q(f"exec cat {path}")}
         stdout = "prefix"
         """
+
+
+class LineReader:
+    """Lines of a child's stdout, each waited for with a bound (a follower
+    that gets nothing fails the test instead of hanging it)."""
+
+    def __init__(self, stream):
+        self.fd = stream.fileno()
+        self.buffer = b""
+
+    def line(self, timeout=PROMPT):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([self.fd], [], [], left)[0], "no line within the time"
+            chunk = os.read(self.fd, 65536)
+            assert chunk, "the follower ended"
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
 
 
 def test_last_lines_names_and_json(plain_runner):
@@ -131,17 +152,18 @@ def test_follow_sees_new_lines_at_once(plain_runner):
     _, _, sock = start_foster(plain_runner, service)
     follower = subprocess.Popen([FOSTERCTL, "-s", sock, "logs", "-f", "--json", "f"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=dict(BASE_ENV))
+    reader = LineReader(follower.stdout)
     try:
         with open(fifo, "w") as w:
             w.write("before\n")
             w.flush()
-            first = json.loads(follower.stdout.readline())
+            first = reader.line()
             assert first["text"] == "before"
             latencies = []
             for i in range(5):
                 w.write(f"line{i}\n")
                 w.flush()
-                got = json.loads(follower.stdout.readline())
+                got = reader.line()
                 latencies.append(time.time() - got["time_ms"] / 1000)
                 assert got["text"] == f"line{i}"
         # Pushed when read, not polled for: even on a loaded machine one of
