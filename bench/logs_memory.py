@@ -11,7 +11,7 @@ configuration allows.  Standard library only; see bench/README.md.
 foster runs as a plain child (not PID 1); its stdout goes to /dev/null.
 Each service prints `--lines` lines of `--width` bytes, then sleeps.  The
 figure to look at: RSS growth per service against `log_buffer` × 256 bytes
-of text (+ about 100 bytes of bookkeeping per line), and `fosterctl logs -n`
+of text (+ about 140 bytes of bookkeeping per line), and `fosterctl logs -n`
 answering with exactly the last lines.
 """
 
@@ -84,7 +84,7 @@ def main():
             after = rss_kib(foster.pid)
             kept = min(args.log_buffer, args.lines, args.log_buffer * 256 // args.width)
             r = subprocess.run(ctl + ["logs", "s0"], capture_output=True, text=True)
-            bound_kib = args.services * (args.log_buffer * 256 + kept * 100) // 1024
+            bound_kib = args.services * (args.log_buffer * 256 + kept * 140) // 1024
             log(f"{args.services} services x {args.lines} lines of {args.width} bytes, log_buffer = {args.log_buffer}")
             log(f"  all printed and kept in {took:.1f} s")
             log(f"  foster RSS: {before} KiB before, {after} KiB after: +{after - before} KiB "
