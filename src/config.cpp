@@ -385,6 +385,9 @@ std::optional<std::string> read_absolute_path(const Scope& scope, std::string_vi
 // ---------------------------------------------------------------------------
 // [foster]
 
+// The most lines `log_buffer` may keep per service (at 256 bytes a line, 256 MiB).
+constexpr int max_log_buffer = 1'000'000;
+
 // Room in sockaddr_un::sun_path for a path and its terminating NUL.
 constexpr std::size_t max_socket_path = 107;
 
@@ -409,6 +412,10 @@ void parse_foster_table(Errors& errors, const toml::node& node, Config& config) 
             if (path) config.control_socket = std::move(path);
         } else if (name == "timestamps") {
             if (auto style = read_choice(scope, name, *value, timestamp_styles)) config.timestamps = *style;
+        } else if (name == "log_buffer") {
+            if (auto n = read_int(scope, name, *value, 0, max_log_buffer)) config.log_buffer = static_cast<std::size_t>(*n);
+        } else if (name == "syslog") {
+            if (auto on = read_bool(scope, name, *value)) config.syslog = on;
         } else {
             scope.error(*key, "unknown key " + quoted(name));
         }
@@ -685,6 +692,7 @@ struct ServiceReader {
         std::optional<Position> at;  // the first of the two keys given
     };
     std::array<Rotation, 2> rotation{};
+    std::optional<Position> log_buffer_at;  // given explicitly
 };
 
 using KeyHandler = void (*)(ServiceReader&, std::string_view key, const toml::node& value);
@@ -931,6 +939,11 @@ constexpr KeyRule service_keys[] = {
              r.draft.config.healthcheck = std::move(check);
      }},
     {"sockets", read_sockets},
+    {"log_buffer",
+     [](ServiceReader& r, std::string_view key, const toml::node& value) {
+         if (auto n = read_int(r.scope, key, value, 0, max_log_buffer)) r.draft.config.log_buffer = static_cast<std::size_t>(*n);
+         r.log_buffer_at = position_of(value);
+     }},
 };
 
 constexpr Choice<SocketType> socket_types[] = {
@@ -1286,6 +1299,15 @@ void finish_service(ServiceReader& r, const toml::table& table) {
     check_schedule(r);
     check_instances(r);
     apply_rotation(r);
+    // Only lines that pass through foster can be kept (log_buffer.hpp);
+    // asked for explicitly, foster reads a file or null output to keep them.
+    const auto keepable = [](OutputTarget::Kind kind) {
+        return kind == OutputTarget::Kind::prefix || kind == OutputTarget::Kind::file || kind == OutputTarget::Kind::null;
+    };
+    if (r.log_buffer_at && config.log_buffer > 0 && !keepable(config.stdout_target.kind) &&
+        !keepable(config.stderr_target.kind))
+        r.scope.error(*r.log_buffer_at, "'log_buffer' needs stdout or stderr to be \"prefix\", \"null\" or a file: "
+                                        "only output that passes through foster can be kept");
     for (const auto& dependency : r.draft.dependencies)
         config.depends_on.push_back(dependency.name);
 }
@@ -1297,7 +1319,7 @@ ServiceDraft parse_service(Errors& errors, const std::string& name, const toml::
     draft.config.name = name;
     draft.config.timestamps = defaults.timestamps;
     draft.header = position_of(table);
-    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+    ServiceReader reader{scope, draft, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     for (const auto& [key, value] : in_file_order(table)) {
         const std::string_view key_name = key->str();
         const auto rule = std::find_if(std::begin(service_keys), std::end(service_keys),

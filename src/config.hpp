@@ -182,6 +182,9 @@ struct ServiceConfig {
     std::vector<SocketSpec> sockets;
     // `limits`, `nice`, `oom_score_adjust`, `no_new_privileges`: set in the child before exec.
     ProcessSettings process;
+    // `log_buffer`: lines of recent output kept in memory (log_buffer.hpp);
+    // none: [foster]'s. Set only for a service with a `prefix` output.
+    std::optional<std::size_t> log_buffer;
 
     // Reload compares services with this: "changed" means any key differs
     // (including user/group membership resolved at load time).
@@ -192,6 +195,8 @@ struct Config {
     Millis shutdown_timeout{30'000};            // [foster] bound on the whole shutdown
     std::optional<std::string> control_socket;  // [foster] socket path; fits in sun_path
     TimestampStyle timestamps = TimestampStyle::none;  // [foster] for services without their own
+    std::size_t log_buffer = 1000;              // [foster] lines kept per service (0: none)
+    std::optional<bool> syslog;                 // [foster] bind /dev/log; none: when PID 1 and it is absent
     std::vector<ServiceConfig> services;        // sorted by name (byte order)
     // Indices into `services`, dependencies before their dependents, ties
     // broken by name. Stop in the reverse of this order.

@@ -7,6 +7,7 @@
 #include <limits>
 #include <system_error>
 
+#include "log_protocol.hpp"
 #include "signal_names.hpp"
 
 namespace foster::control {
@@ -21,7 +22,8 @@ struct CommandSpelling {
 constexpr CommandSpelling command_spellings[] = {
     {Command::status, "status"}, {Command::start, "start"},   {Command::stop, "stop"},
     {Command::restart, "restart"}, {Command::signal, "signal"}, {Command::reload, "reload"},
-    {Command::shutdown, "shutdown"}, {Command::check, "check"}, {Command::reopen, "reopen"},
+    {Command::shutdown, "shutdown"}, {Command::check, "check"},     {Command::reopen, "reopen"},
+    {Command::logs, "logs"},
 };
 
 constexpr std::string_view wait_prefix = "--wait=";
@@ -132,6 +134,44 @@ std::string check_names(const std::vector<std::string_view>& args, std::string_v
     return {};
 }
 
+// logs [--last=N] [--since=MS] [--follow] [NAME...]: the options in any order,
+// each once, before the names; names as valid_log_name (a syslog tag may hold '/').
+std::string parse_logs_arguments(Request& request, std::vector<std::string_view> args) {
+    constexpr std::string_view last_prefix = "--last=", since_prefix = "--since=";
+    std::size_t i = 0;
+    for (; i < args.size() && args[i].substr(0, 2) == "--"; ++i) {
+        const auto arg = args[i];
+        if (arg.substr(0, last_prefix.size()) == last_prefix) {
+            if (request.last) return "--last given twice";
+            const auto value = arg.substr(last_prefix.size());
+            const auto n = parse_decimal(value, std::numeric_limits<std::uint32_t>::max());
+            if (!n) return "bad --last value " + quoted(value) + ": a number of lines, 0 to 4294967295";
+            request.last = *n;
+        } else if (arg.substr(0, since_prefix.size()) == since_prefix) {
+            if (request.since) return "--since given twice";
+            const auto value = arg.substr(since_prefix.size());
+            const auto ms = parse_decimal(value, static_cast<unsigned long long>(max_wait.count()));
+            if (!ms) return "bad --since value " + quoted(value) + ": milliseconds, 0 to " + std::to_string(max_wait.count());
+            request.since = Millis{static_cast<Millis::rep>(*ms)};
+        } else if (arg == "--follow") {
+            if (request.follow) return "--follow given twice";
+            request.follow = true;
+        } else {
+            return "unknown logs option " + quoted(arg);
+        }
+    }
+    for (; i < args.size(); ++i) {
+        if (args[i].substr(0, 2) == "--" && args[i].find('=') != std::string_view::npos)
+            return "logs options must come before the names";
+        if (!valid_log_name(args[i]))
+            return "bad name " + quoted(args[i]) + ": 1 to " + std::to_string(max_name_bytes) + " of A-Z a-z 0-9 _ . - /";
+        if (std::find(request.names.begin(), request.names.end(), args[i]) != request.names.end())
+            return "name " + quoted(args[i]) + " given twice";
+        request.names.emplace_back(args[i]);
+    }
+    return {};
+}
+
 // The arguments of one command, in `request`; an error text when they do not fit.
 std::string parse_arguments(Request& request, std::string_view command,
                             std::vector<std::string_view> args) {
@@ -177,6 +217,8 @@ std::string parse_arguments(Request& request, std::string_view command,
     case Command::reopen:
         if (!args.empty()) return std::string(command) + " takes no arguments";
         return {};
+    case Command::logs:
+        return parse_logs_arguments(request, args);
     }
     return "unknown command";  // not reached: every Command is handled above
 }
@@ -259,6 +301,9 @@ std::string format_request(const Request& request) {
     if (request.wait) out += " --wait=" + std::to_string(request.wait->count());
     if (request.overlap) out += ' ' + std::string(overlap_option);
     if (request.command == Command::signal) out += ' ' + std::to_string(request.signal);
+    if (request.last) out += " --last=" + std::to_string(*request.last);
+    if (request.since) out += " --since=" + std::to_string(request.since->count());
+    if (request.follow) out += " --follow";
     for (const auto& name : request.names) out += ' ' + name;
     out += '\n';
     return out;

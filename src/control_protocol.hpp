@@ -34,7 +34,7 @@ inline constexpr std::size_t max_name_bytes = 128;
 // The longest --wait=MS accepted: the longest duration parse_duration accepts.
 inline constexpr Millis max_wait{std::int64_t{1} << 33};
 
-enum class Command { status, start, stop, restart, signal, reload, shutdown, check, reopen };
+enum class Command { status, start, stop, restart, signal, reload, shutdown, check, reopen, logs };
 
 // "status", "start", ...: the spelling on the wire and on fosterctl's command line.
 std::string_view command_name(Command command);
@@ -50,6 +50,10 @@ struct Request {
     std::optional<Millis> wait;       // start/stop/restart: answer once reached, or after this long
                                       // (0 to max_wait)
     bool overlap = false;             // restart --mode=overlap: the new process starts beside the old
+    // logs (log_protocol.hpp): --last=N lines, --since=MS before now, --follow.
+    std::optional<std::uint64_t> last;
+    std::optional<Millis> since;
+    bool follow = false;
     bool operator==(const Request&) const = default;
 };
 

@@ -110,6 +110,7 @@ ControlServer::~ControlServer() {
         loop_.timers().cancel(c.deadline);
     }
     connections_.clear();
+    if (logs_ != nullptr) logs_->set_listener({});
     unlink(path_.c_str());
 }
 
@@ -160,6 +161,12 @@ void ControlServer::on_readable(ConnectionIt c) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return;
         if (n <= 0) {
+            // A follower keeps its sending side open while it follows
+            // (docs/PROTOCOL.md): the end of it is the client going away.
+            if (c->follower) {
+                drop(c);
+                return;
+            }
             if (c->waiting && n == 0) {
                 // The client shut down its sending side and waits for the
                 // answer (the protocol allows it): stop reading, keep waiting.
@@ -195,6 +202,10 @@ void ControlServer::on_request(ConnectionIt c, std::string_view line) {
         return;
     }
     const control::Request& request = *parsed.request;
+    if (request.command == control::Command::logs) {
+        on_logs_request(c, request);
+        return;
+    }
     control::Response immediate = handler_.handle_request(request);
     if (!immediate.ok || !request.wait) {
         answer(c, immediate);
@@ -250,15 +261,37 @@ void ControlServer::flush(ConnectionIt c) {
             // A slow reader: let epoll say when there is room again.
             if (c->token != 0) loop_.unwatch(c->token);
             c->token = loop_.watch(c->fd.get(), EPOLLOUT, [this, c](std::uint32_t) { flush(c); });
+            c->awaiting_room = true;
             return;
         }
-        if (n <= 0) break;  // the client is gone
+        if (n <= 0) {  // the client is gone
+            drop(c);
+            return;
+        }
         c->written += static_cast<std::size_t>(n);
+        c->sent_total += static_cast<std::size_t>(n);
     }
-    drop(c);
+    if (!c->follower) {
+        drop(c);
+        return;
+    }
+    // A follower stays: everything is sent, wait for more lines (and hear
+    // the client leave).
+    c->output.clear();
+    c->written = 0;
+    if (std::exchange(c->awaiting_room, false)) watch_readable(c);
+}
+
+void ControlServer::watch_readable(ConnectionIt c) {
+    if (c->token != 0) loop_.unwatch(c->token);
+    c->token = loop_.watch(c->fd.get(), EPOLLIN | EPOLLRDHUP, [this, c](std::uint32_t events) {
+        if (events & EPOLLOUT) flush(c);
+        else on_readable(c);
+    });
 }
 
 void ControlServer::drop(ConnectionIt c) {
+    if (c->follower) --followers_;
     if (c->token != 0) loop_.unwatch(c->token);
     loop_.timers().cancel(c->deadline);
     connections_.erase(c);

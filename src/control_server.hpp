@@ -19,6 +19,7 @@
 #include "control_protocol.hpp"
 #include "event_loop.hpp"
 #include "fd.hpp"
+#include "log_buffer.hpp"
 
 namespace foster {
 
@@ -54,6 +55,11 @@ public:
     // After every batch of events: answer waiting requests that are done.
     void settle_waiters();
 
+    // Answers `logs` requests from `buffer` and pushes its new lines to
+    // `logs --follow` clients (control_logs.cpp). Without it, `logs` is
+    // answered with an error.
+    void serve_logs(LogBuffer& buffer);
+
     [[nodiscard]] const std::string& path() const { return path_; }
 
 private:
@@ -69,6 +75,12 @@ private:
         TimerQueue::Id deadline = 0;              // drop (or time out a wait) then
         bool answered = false;
         bool refused = false;  // the peer is neither root nor foster's user
+        // logs --follow: lines are appended to `output` as they arrive.
+        bool follower = false;
+        std::vector<std::string> follow_names;
+        std::size_t sent_total = 0;    // bytes sent since the answer began
+        std::size_t backlog_end = 0;   // the first answer (old lines) ends here
+        bool awaiting_room = false;    // watched for EPOLLOUT, not for the client leaving
     };
     using ConnectionIt = std::list<Connection>::iterator;
 
@@ -81,6 +93,11 @@ private:
     void flush(ConnectionIt c);
     void drop(ConnectionIt c);
     bool peer_allowed(int fd) const;
+    // control_logs.cpp
+    void on_logs_request(ConnectionIt c, const control::Request& request);
+    void on_log_line(const LogLine& line);
+    void cut_off(ConnectionIt c, const std::string& why);
+    void watch_readable(ConnectionIt c);
 
     std::string path_;
     Fd listener_;
@@ -91,6 +108,8 @@ private:
     bool accept_failure_logged_ = false;
     std::list<Connection> connections_;
     uid_t own_uid_;
+    LogBuffer* logs_ = nullptr;
+    std::size_t followers_ = 0;
 };
 
 }  // namespace foster

@@ -29,6 +29,7 @@
 #include "duration.hpp"
 #include "fd.hpp"
 #include "log.hpp"
+#include "log_protocol.hpp"
 #include "signal_names.hpp"
 
 namespace {
@@ -66,6 +67,9 @@ constexpr const char* usage_text =
     "  reopen                              reopen the output files foster writes (logrotate)\n"
     "  check [-q] [NAME...]                exit 0 if the services (default: all autostart ones)\n"
     "                                      are running and healthy; -q: print no reason\n"
+    "  logs [-n N] [-f] [--since DURATION] [--json] [NAME...]\n"
+    "                                      recent output kept by foster, services merged in\n"
+    "                                      order; -f: follow new lines until interrupted\n"
     "\n"
     "Options:\n"
     "  -s, --socket SOCKET    foster's control socket\n"
@@ -98,6 +102,35 @@ struct Invocation {
     bool no_wait = false;  // start/stop/restart --no-wait
     bool quiet = false;    // check -q
 };
+
+// A command option with a value after COMMAND ("-n 5", "-n5", "--lines 5",
+// "--lines=5"): false when args[i] is not it.
+bool take_value(const std::vector<std::string>& args, std::size_t& i, std::string_view short_name,
+                std::string_view long_name, std::optional<std::string>& value, std::string& error);
+
+// The options of `logs`; false when `arg` is not one of them.
+bool take_logs_option(const std::vector<std::string>& args, std::size_t& i, Invocation& out, std::string& error) {
+    const std::string& arg = args[i];
+    std::optional<std::string> value;
+    if (arg == "-f" || arg == "--follow") {
+        out.request.follow = true;
+    } else if (arg == "--json") {
+        out.json = true;
+    } else if (take_value(args, i, "-n", "--lines", value, error)) {
+        if (!error.empty()) return true;
+        const auto digits = std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || value->size() > 9) error = "bad -n value '" + *value + "': a number of lines";
+        else out.request.last = std::stoull(*value);
+    } else if (take_value(args, i, "", "--since", value, error)) {
+        if (!error.empty()) return true;
+        const auto since = parse_duration(*value);
+        if (!since) error = "bad --since value '" + *value + "' (like 30s, 5m, 2h)";
+        else out.request.since = std::min(*since, control::max_wait);
+    } else {
+        return false;
+    }
+    return true;
+}
 
 // Reads one option with a value, spelled "-s V", "-sV", "--socket V" or
 // "--socket=V". Returns false when args[i] is not this option; `error` is set
@@ -136,7 +169,10 @@ std::string parse_command_arguments(const std::vector<std::string>& args, std::s
         if (!only_names && arg == "--") {
             only_names = true;
         } else if (!only_names && arg.size() > 1 && arg[0] == '-') {
-            if (command == Command::status && arg == "--json")
+            std::string error;
+            if (command == Command::logs && take_logs_option(args, i, out, error)) {
+                if (!error.empty()) return error;
+            } else if (command == Command::status && arg == "--json")
                 out.json = true;
             else if (waits && arg == "--no-wait")
                 out.no_wait = true;
@@ -274,7 +310,7 @@ std::optional<Unreachable> connect_socket(const Fd& fd, const std::string& path,
 }
 
 std::optional<Unreachable> send_all(const Fd& fd, std::string_view data, const std::string& path,
-                                    Clock::time_point deadline) {
+                                    Clock::time_point deadline, bool half_close = true) {
     while (!data.empty()) {
         if (!wait_for(fd.get(), POLLOUT, deadline))
             return Unreachable{"foster on " + path + " did not take the request in time"};
@@ -285,7 +321,9 @@ std::optional<Unreachable> send_all(const Fd& fd, std::string_view data, const s
         }
         data.remove_prefix(static_cast<std::size_t>(n));
     }
-    ::shutdown(fd.get(), SHUT_WR);  // the request is complete; failing here changes nothing
+    // The request is complete; failing here changes nothing. A follower
+    // keeps its side open: closing it is how foster learns it left.
+    if (half_close) ::shutdown(fd.get(), SHUT_WR);
     return std::nullopt;
 }
 
@@ -368,6 +406,80 @@ int report(const Invocation& invocation, const control::Response& response) {
     return exit_done;
 }
 
+// One line of a `logs` answer, shown; false (with `exit_code` set) when the
+// answer ends here.
+bool show_log_line(std::string_view line, bool json, const std::string& path, int& exit_code) {
+    if (auto log_line = control::parse_log_line(line)) {
+        const std::string text = json ? control::log_line_json(*log_line) : control::log_line_text(*log_line);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return true;
+    }
+    if (auto why = control::parse_cut(line)) {
+        print_error(*why);
+        exit_code = exit_failed;
+    } else {
+        print_error("the answer from " + path + " is not foster/1 (is it a foster socket?)");
+        exit_code = exit_unreachable;
+    }
+    return false;
+}
+
+// `logs`: the answer is shown line by line as it arrives; with --follow
+// it never ends by itself (foster exiting ends it, with status 0).
+int run_logs(const Invocation& invocation, const std::string& path) {
+    const auto fail = [](const std::string& message, int status) {
+        print_error(message);
+        return status;
+    };
+    const Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return fail("cannot create a socket: " + log::errno_text(errno), exit_unreachable);
+    auto deadline = Clock::now() + invocation.timeout;
+    std::optional<Unreachable> failed = connect_socket(fd, path, deadline);
+    if (!failed) failed = send_all(fd, control::format_request(invocation.request), path, deadline, !invocation.request.follow);
+    if (failed) return fail(failed->message, exit_unreachable);
+    std::string pending;
+    bool status_seen = false;
+    char buffer[65536];
+    while (true) {
+        // Only the status line must come in time: a follower then waits for
+        // as long as it takes, and a long answer may take a while to read.
+        if (!status_seen || !invocation.request.follow) {
+            if (!wait_for(fd.get(), POLLIN, deadline))
+                return fail("foster on " + path + " did not answer within " + format_duration(invocation.timeout), exit_unreachable);
+        }
+        const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, invocation.request.follow && status_seen ? 0 : MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            if (invocation.request.follow && status_seen) wait_for(fd.get(), POLLIN, Clock::time_point::max());
+            continue;
+        }
+        if (n < 0) return fail("cannot read foster's answer on " + path + ": " + log::errno_text(errno), exit_unreachable);
+        if (n == 0) {
+            if (!pending.empty() || !status_seen)
+                return fail("foster on " + path + " closed the connection without answering", exit_unreachable);
+            return exit_done;
+        }
+        deadline = Clock::now() + invocation.timeout;
+        pending.append(buffer, static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+            const std::string_view line = std::string_view(pending).substr(start, nl + 1 - start);
+            int exit_code = exit_done;
+            if (!status_seen) {
+                const auto response = control::parse_response(line);
+                if (!response) return fail("the answer from " + path + " is not foster/1 (is it a foster socket?)", exit_unreachable);
+                if (!response->ok) return fail(response->error, exit_failed);
+                status_seen = true;
+            } else if (!show_log_line(line, invocation.json, path, exit_code)) {
+                return exit_code;
+            }
+        }
+        pending.erase(0, start);
+        if (pending.size() > max_answer_bytes)
+            return fail("foster on " + path + " sent a line longer than " + std::to_string(max_answer_bytes) + " bytes", exit_unreachable);
+        if (invocation.request.follow) std::fflush(stdout);
+    }
+}
+
 int run(const std::vector<std::string>& args) {
     Invocation invocation;
     bool help = false, version = false;
@@ -384,6 +496,7 @@ int run(const std::vector<std::string>& args) {
     int exit_code = exit_done;
     const auto path = find_socket(invocation, exit_code);
     if (!path) return exit_code;
+    if (invocation.request.command == control::Command::logs) return run_logs(invocation, *path);
 
     const Millis socket_timeout = invocation.request.wait ? *invocation.request.wait + answer_grace
                                                           : invocation.timeout;

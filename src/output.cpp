@@ -37,16 +37,21 @@ std::string prefixed_line(std::string_view prefix, std::string_view line) {
 
 OutputSettings OutputSettings::of(const ServiceConfig& config) {
     return OutputSettings{config.stdout_target, config.stderr_target, config.timestamps,
-                          config.credentials, config.umask};
+                          config.credentials, config.umask, config.log_buffer.value_or(0) > 0};
 }
 
-bool foster_reads(const OutputTarget& target, TimestampStyle timestamps) {
-    if (target.kind == OutputTarget::Kind::prefix) return true;
-    return target.kind == OutputTarget::Kind::file && (target.max_size || timestamps != TimestampStyle::none);
+bool foster_reads(const OutputTarget& target, const OutputSettings& settings) {
+    switch (target.kind) {
+        case OutputTarget::Kind::prefix: return true;
+        case OutputTarget::Kind::file:
+            return target.max_size || settings.timestamps != TimestampStyle::none || settings.keep_lines;
+        case OutputTarget::Kind::null: return settings.keep_lines;
+        default: return false;
+    }
 }
 
 bool ServiceOutput::needed(const OutputSettings& settings) {
-    return foster_reads(settings.out, settings.timestamps) || foster_reads(settings.err, settings.timestamps);
+    return foster_reads(settings.out, settings) || foster_reads(settings.err, settings);
 }
 
 ServiceOutput::ServiceOutput(std::string name, OutputSettings settings, NonblockingWriter& stdout_writer,
@@ -56,9 +61,11 @@ ServiceOutput::ServiceOutput(std::string name, OutputSettings settings, Nonblock
     const std::array<NonblockingWriter*, 2> writers{&stdout_writer, &stderr_writer};
     for (std::size_t i = 0; i < 2; ++i) {
         const OutputTarget& t = *targets[i];
-        reads_[i] = foster_reads(t, settings_.timestamps);
+        reads_[i] = foster_reads(t, settings_);
         if (!reads_[i]) continue;
-        if (t.kind == OutputTarget::Kind::prefix) {
+        if (t.kind == OutputTarget::Kind::null) {
+            // read only to be kept (keep_lines): no sink but the buffer
+        } else if (t.kind == OutputTarget::Kind::prefix) {
             prefix_to_[i] = writers[i];
         } else if (i == 1 && file_of_[0] != nullptr && files_[0]->spec().path == t.path) {
             file_of_[1] = file_of_[0];  // one file, one writer: lines stay whole and in order
@@ -119,6 +126,16 @@ void ServiceOutput::deliver(const Line& line) {
         batch += '\n';
     }
     if (file_of_[i] != nullptr) file_of_[i]->append_line(stamp, line.text, marker);
+    if (buffer_ != nullptr) {
+        const LogStream stream = line.stream == Stream::out ? LogStream::out : LogStream::err;
+        if (marker.empty()) {
+            buffer_->append(name_, stream, line.text, line.time.real_ms);
+        } else {
+            std::string marked(line.text);
+            marked += marker;
+            buffer_->append(name_, stream, marked, line.time.real_ms);
+        }
+    }
 }
 
 void ServiceOutput::drain(Stream stream) {

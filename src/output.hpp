@@ -11,7 +11,8 @@
 //            destination (foster is its only writer, so lines from
 //            different services never interleave mid-line, and a
 //            destination that does not take them never blocks foster);
-//   file     "[STAMP ]line" appended to a RotatingFile (rotating_file.hpp).
+//   file     "[STAMP ]line" appended to a RotatingFile (rotating_file.hpp);
+//   buffer   the line kept in memory for `fosterctl logs` (log_buffer.hpp).
 // A sink collects the lines of one wakeup and writes them at its end, so a
 // busy service costs a few system calls per 64 KiB, not one per line.
 //
@@ -21,7 +22,8 @@
 // never sees EOF; an unfinished last line is flushed, with its marker, when
 // the run ends. A stream foster does not need to read (an output file with
 // neither rotation nor timestamps, `inherit`, `null`, `journal`) gets no
-// pipe: the service writes there directly.
+// pipe: the service writes there directly, unless an explicit `log_buffer`
+// asks foster to keep a file's or null's lines (then foster reads it too).
 #pragma once
 
 #include <array>
@@ -33,6 +35,7 @@
 #include "config.hpp"
 #include "fd.hpp"
 #include "line_splitter.hpp"
+#include "log_buffer.hpp"
 #include "nonblocking_writer.hpp"
 #include "rotating_file.hpp"
 #include "timestamps.hpp"
@@ -57,6 +60,7 @@ struct OutputSettings {
     TimestampStyle timestamps = TimestampStyle::none;
     std::optional<Credentials> credentials;
     std::optional<mode_t> umask;
+    bool keep_lines = false;  // an explicit `log_buffer` > 0: file and null outputs are read too
     bool operator==(const OutputSettings&) const = default;
 
     static OutputSettings of(const ServiceConfig& config);
@@ -64,7 +68,7 @@ struct OutputSettings {
 
 // Whether foster reads this stream itself (else the service writes to its
 // target directly).
-bool foster_reads(const OutputTarget& target, TimestampStyle timestamps);
+bool foster_reads(const OutputTarget& target, const OutputSettings& settings);
 
 class ServiceOutput {
 public:
@@ -103,6 +107,8 @@ public:
     // The one place every line of this service passes, in order: each sink
     // takes it from here.
     void deliver(const Line& line);
+    // Every line is also kept in `buffer` (which decides how many it keeps).
+    void keep_lines_in(LogBuffer& buffer) { buffer_ = &buffer; }
 
 private:
     struct Pipe {
@@ -125,6 +131,7 @@ private:
     std::array<std::string, 2> prefix_batch_;
     std::array<std::unique_ptr<RotatingFile>, 2> files_;
     std::array<RotatingFile*, 2> file_of_{};         // stderr may share stdout's file
+    LogBuffer* buffer_ = nullptr;
 };
 
 // Formats one prefixed line (exposed for the unit tests).

@@ -156,6 +156,7 @@ void Supervisor::adopt(Config config) {
         notify_ = NotifySocket::open();
         if (notify_.valid()) notify_token_ = loop_.watch(notify_.fd(), EPOLLIN, [this](std::uint32_t) { on_notify(); });
     }
+    configure_logs();
 }
 
 int Supervisor::run() {
@@ -171,6 +172,8 @@ int Supervisor::run() {
         }
         log::error(error + "; fosterctl will not reach this foster");
     }
+    if (control_) control_->serve_logs(log_buffer_);
+    open_syslog();
     loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) { on_signals(); });
     schedule_watchdog();
     if (inheritance_.pid == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
@@ -180,6 +183,8 @@ int Supervisor::run() {
         run_contained("settling the services", [this] { settle(); });
     }
     for (auto& s : services_) drop_output(*s);
+    if (syslog_) syslog_->drain();
+    syslog_.reset();
     // The last lines get a moment to go out; a reader that is stuck keeps
     // them, not foster.
     stdout_writer_.finish(std::chrono::seconds(1));
@@ -380,7 +385,7 @@ void Supervisor::spawn_service(Service& s) {
         const int piped = s.output ? s.output->write_fd(stream) : -1;
         switch (t.kind) {
             case OutputTarget::Kind::inherit: return -1;
-            case OutputTarget::Kind::null: return dev_null_.get();
+            case OutputTarget::Kind::null: return piped >= 0 ? piped : dev_null_.get();  // piped: kept for logs
             case OutputTarget::Kind::prefix: return piped;
             case OutputTarget::Kind::file: return piped;         // -1: stdio.*_path, opened by the child
             case OutputTarget::Kind::journal: return journal.valid() ? journal.get() : -1;
@@ -404,6 +409,7 @@ void Supervisor::spawn_service(Service& s) {
     }
     SpawnRequest request = request_for(s, s.config.argv, stdio);
     pass_sockets(s.sockets, request);
+    log_buffer_.new_run(s.config.name);
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     if (pid < 0) {
@@ -586,6 +592,7 @@ void Supervisor::ensure_output(Service& s) {
             loop_.watch(fd, EPOLLIN, [raw, stream](std::uint32_t) { raw->drain(stream); });
     }
     s.output = std::move(output);
+    keep_output(s);
 }
 
 void Supervisor::drop_output(Service& s) {
@@ -841,6 +848,7 @@ std::vector<ConfigError> Supervisor::reload() {
     }
     if (next.control_socket != config_.control_socket)
         log::info("control_socket changed; the new one is used when foster restarts");
+    if (next.syslog != config_.syslog) log::info("syslog changed; it takes effect when foster restarts");
     // A removed service keeps its sockets until it has stopped (forget_removed).
     for (auto& s : services_)
         if (s->removing && current.count(s->config.name) != 0) s->sockets = std::move(current[s->config.name]);

@@ -27,6 +27,7 @@
 #include "held_sockets.hpp"
 #include "inheritance.hpp"
 #include "leftovers.hpp"
+#include "log_buffer.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -34,6 +35,7 @@
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
+#include "syslog_source.hpp"
 #include "systemd_notifier.hpp"
 
 namespace foster {
@@ -224,6 +226,13 @@ private:
     void drop_output(Service& s);
     // `fosterctl reopen`: every output file foster writes; what failed, or "".
     std::string reopen_output_files();
+    // The in-memory recent output (supervisor_logs.cpp): each service's ring
+    // sized from the config, and its output pipeline keeping its lines there.
+    void configure_logs();
+    void keep_output(Service& s);
+    // /dev/log (syslog_source.hpp): bound when `syslog` says so.
+    void open_syslog();
+    void deliver_syslog(const SyslogMessage& message, std::int64_t time_ms);
     void adopt(Config config);
     void hand_out_sockets(SocketTable& table);
     [[nodiscard]] std::set<std::string> unix_paths_in_use() const;
@@ -240,6 +249,7 @@ private:
     // Where prefix lines go: foster's stdout and stderr, never blocking the loop.
     NonblockingWriter stdout_writer_{STDOUT_FILENO};
     NonblockingWriter stderr_writer_{STDERR_FILENO};
+    LogBuffer log_buffer_;  // before control_, which follows it
     Fd dev_null_;
     std::vector<std::string> base_environment_;
     std::vector<std::unique_ptr<Service>> services_;  // in start order
@@ -247,6 +257,7 @@ private:
     std::unordered_map<pid_t, Service*> by_probe_pid_;
     std::unordered_map<pid_t, Service*> by_side_pid_;  // main processes of side runs
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<SyslogSource> syslog_;
     NotifySocket notify_;
     EventLoop::Token notify_token_ = 0;
     std::optional<Program> program_;

@@ -179,6 +179,8 @@ Response Supervisor::handle_request(const control::Request& asked) {
             if (bad.empty()) return ok();
             return failure(bad.front(), bad);
         }
+        case Command::logs:  // answered by the control server from the log buffer (control_logs.cpp)
+            break;
     }
     return failure("unsupported command");
 }

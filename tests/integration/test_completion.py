@@ -61,7 +61,7 @@ def test_both_are_registered():
 
 def test_fosterctl_commands_and_options():
     assert complete("fosterctl ") == sorted(
-        "status start stop restart signal reload shutdown check reopen".split())
+        "status start stop restart signal reload shutdown check reopen logs".split())
     assert complete("fosterctl re") == ["reload", "reopen", "restart"]
     assert complete("fosterctl -") == sorted(
         "-s --socket -c --config --timeout -h --help -V --version".split())
@@ -72,6 +72,8 @@ def test_fosterctl_commands_and_options():
     assert complete("fosterctl restart --") == ["--no-wait", "--overlap"]
     assert complete("fosterctl check -") == ["--quiet", "-q"]
     assert complete("fosterctl reload ") == []
+    assert complete("fosterctl logs --") == ["--follow", "--json", "--lines", "--since"]
+    assert complete("fosterctl logs -n ") == []
 
 
 def test_signal_names():
@@ -113,6 +115,7 @@ def test_service_names_from_the_running_foster(plain_runner):
     assert complete(f"{ctl} -s {sock} start web ") == ["db", "worker"]  # each at most once
     assert complete(f"{ctl} -s {sock} signal HUP ") == names
     assert complete(f"{ctl} -s {sock} check ") == names
+    assert complete(f"{ctl} -s {sock} logs -f ") == names
     # No foster there: no names, and no error on the terminal.
     assert complete(f"{ctl} -s {plain_runner.tmp}/none.sock stop ") == []
 
