@@ -122,9 +122,12 @@ bool ControlServer::peer_allowed(int fd) const {
 
 void ControlServer::on_accept() {
     for (;;) {
-        if (connections_.size() >= max_connections) {
-            // At the cap, further clients wait in the kernel's listen backlog
-            // (they are not refused) until a connection ends: stop accepting.
+        // At the cap, the newcomer takes the place of the oldest connection
+        // still sending its request: idle or slow clients (a thousand of
+        // them, say) cannot keep a client that talks at once from being
+        // served. Only when every slot holds a request being carried out or
+        // answered do further clients wait in the kernel's listen backlog.
+        if (connections_.size() >= max_connections && !drop_oldest_unfinished()) {
             loop_.unwatch(std::exchange(listen_token_, 0));
             return;
         }
@@ -150,7 +153,22 @@ void ControlServer::on_accept() {
             c->deadline = 0;
             drop(c);
         });
+        // A client usually sends its request with the connect: read it now,
+        // before later newcomers of this batch could take its place.
+        on_readable(c);
     }
+}
+
+bool ControlServer::drop_oldest_unfinished() {
+    // Newest first in the list: the oldest is found from the back.
+    for (auto it = connections_.end(); it != connections_.begin();) {
+        --it;
+        if (!it->answered && !it->waiting) {
+            drop_quietly(it);
+            return true;
+        }
+    }
+    return false;
 }
 
 void ControlServer::on_readable(ConnectionIt c) {
@@ -259,10 +277,14 @@ void ControlServer::flush(ConnectionIt c) {
 }
 
 void ControlServer::drop(ConnectionIt c) {
+    drop_quietly(c);
+    watch_listener();  // a slot (or a descriptor) is free again: take the next waiting client
+}
+
+void ControlServer::drop_quietly(ConnectionIt c) {
     if (c->token != 0) loop_.unwatch(c->token);
     loop_.timers().cancel(c->deadline);
     connections_.erase(c);
-    watch_listener();  // a slot (or a descriptor) is free again: take the next waiting client
 }
 
 }  // namespace foster
