@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(parse_request parse_response parse_status_row parse_notify parse_config)
+targets=(parse_request parse_response parse_status_row parse_notify parse_config parse_args)
 # Where each target's seeds are (read only).
 declare -A seeds=(
   [parse_request]="tests/fuzz/corpus/parse_request"
@@ -20,6 +20,7 @@ declare -A seeds=(
   [parse_status_row]="tests/fuzz/corpus/parse_status_row"
   [parse_notify]="tests/fuzz/corpus/parse_notify"
   [parse_config]="tests/data/good tests/data/bad config"
+  [parse_args]="tests/fuzz/corpus/parse_args"
 )
 
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
