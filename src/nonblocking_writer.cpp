@@ -110,7 +110,13 @@ void NonblockingWriter::flush() {
         backlog_.clear();
         backlog_start_ = 0;
         if (dropped_.empty()) break;
-        report_drops();  // and write the report too, if the destination takes it
+        // The report goes out when the destination takes it; a destination
+        // still failing keeps the counts (one report later, not pieces).
+        const std::string report = drop_report();
+        const std::size_t n = write_some(report);
+        if (n == 0 && broken_) break;
+        dropped_.clear();
+        backlog_.append(report, n);  // what it did not take now, if anything
     }
     if (backlog_start_ > 0 && backlog_start_ >= backlog_.size() / 2) {
         backlog_.erase(0, backlog_start_);
@@ -119,11 +125,12 @@ void NonblockingWriter::flush() {
     update_watch();
 }
 
-void NonblockingWriter::report_drops() {
+std::string NonblockingWriter::drop_report() const {
+    std::string report;
     for (const auto& [source, count] : dropped_)
-        backlog_ += "foster: dropped " + std::to_string(count) + (count == 1 ? " line" : " lines") + " of " +
-                    source + " output\n";
-    dropped_.clear();
+        report += "foster: dropped " + std::to_string(count) + (count == 1 ? " line" : " lines") + " of " +
+                  source + " output\n";
+    return report;
 }
 
 std::size_t NonblockingWriter::write_some(std::string_view data) {

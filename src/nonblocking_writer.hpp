@@ -83,7 +83,7 @@ private:
     void drop(std::string_view source, std::string_view lines);
     void count_dropped(std::string_view source, std::uint64_t count);
     void flush();
-    void report_drops();
+    [[nodiscard]] std::string drop_report() const;
     void update_watch();
     [[nodiscard]] int wait_fd() const { return private_fd_ ? private_fd_.get() : fd_; }
 
