@@ -125,7 +125,10 @@ def test_outputs_on_a_full_filesystem(plain_runner, tmp_path):
     d.mkdir()
     if shutil.which("unshare") is None or not _can_mount_tmpfs(d):
         pytest.skip("cannot mount a tmpfs in a mount namespace here (needs root)")
-    services = SERVICES + f"""
+    # Without `loud`: its burst would fill the room made below again before
+    # foster's next line.
+    quiet_services = SERVICES[:SERVICES.index("[services.loud]")] + SERVICES[SERVICES.index("[services.quiet]"):]
+    services = quiet_services + f"""
     [services.filler]
     command = "yes file-output-line; exec sleep 1000"
     stdout = "{d}/filler.out"
@@ -142,15 +145,28 @@ def test_outputs_on_a_full_filesystem(plain_runner, tmp_path):
         st = os.statvfs(small)
         return st.f_bavail
     wait_until(lambda: free_blocks() == 0, PROMPT, what="the tmpfs to fill up")
+    # The last page of foster.err takes lines for a while yet; after 40
+    # restarts (3 lines each with -v, about 6 KiB) it is full for sure, and
+    # from then on the file stops growing while the restarts go on.
+    err = f"{small}/foster.err"
     before = restarts(sock)
-    wait_until(lambda: restarts(sock) >= before + 2, PROMPT, what="crasher to be restarted")
+    wait_until(lambda: restarts(sock) >= before + 40, PROMPT, what="crasher to be restarted")
+    size = os.path.getsize(err)
+    wait_until(lambda: restarts(sock) >= before + 60, PROMPT, what="crasher to be restarted")
+    assert os.path.getsize(err) == size, "foster.err grew on a full filesystem"
     # Room again: the next line foster writes brings the count of those lost.
     os.unlink(f"{small}/filler.out")
     os.unlink(f"{small}/ballast")
     ctl(sock, "stop", "filler", timeout=PROMPT)
 
     def reported():
-        with open(f"{small}/foster.err", errors="replace") as f:
+        with open(err, errors="replace") as f:
             return "foster: dropped " in f.read()
-    wait_until(reported, PROMPT, what="foster to report the lines it dropped")
+    try:
+        wait_until(reported, PROMPT, what="foster to report the lines it dropped")
+    except AssertionError:
+        with open(err, "rb") as f:
+            text = f.read()
+        raise AssertionError(f"no report; free blocks {free_blocks()}, files {os.listdir(small)}, "
+                             f"foster.err ({len(text)} bytes) ends {text[-300:]!r}") from None
     still_supervises(foster, sock)
