@@ -127,7 +127,8 @@ void ControlServer::on_accept() {
         // them, say) cannot keep a client that talks at once from being
         // served. Only when every slot holds a request being carried out or
         // answered do further clients wait in the kernel's listen backlog.
-        if (connections_.size() >= max_connections && !drop_oldest_unfinished()) {
+        const bool full = connections_.size() >= max_connections;
+        if (full && oldest_unfinished() == connections_.end()) {
             loop_.unwatch(std::exchange(listen_token_, 0));
             return;
         }
@@ -136,6 +137,8 @@ void ControlServer::on_accept() {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting(errno);
             return;  // else EAGAIN, or a connection that died before we got to it
         }
+        // Only for a newcomer that is really there.
+        if (full) drop_quietly(oldest_unfinished());
         if (accept_failure_logged_) log::info("accepting control connections again");
         accept_failure_logged_ = false;
         connections_.push_front(Connection{});
@@ -159,16 +162,13 @@ void ControlServer::on_accept() {
     }
 }
 
-bool ControlServer::drop_oldest_unfinished() {
+ControlServer::ConnectionIt ControlServer::oldest_unfinished() {
     // Newest first in the list: the oldest is found from the back.
     for (auto it = connections_.end(); it != connections_.begin();) {
         --it;
-        if (!it->answered && !it->waiting) {
-            drop_quietly(it);
-            return true;
-        }
+        if (!it->answered && !it->waiting) return it;
     }
-    return false;
+    return connections_.end();
 }
 
 void ControlServer::on_readable(ConnectionIt c) {

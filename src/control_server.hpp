@@ -83,8 +83,9 @@ private:
     void flush(ConnectionIt c);
     void drop(ConnectionIt c);
     void drop_quietly(ConnectionIt c);  // without taking the next client
-    // Makes room for a newcomer at the cap; false when no connection may give way.
-    bool drop_oldest_unfinished();
+    // The connection that gives way to a newcomer at the cap: the oldest one
+    // still sending its request (end() when none may give way).
+    ConnectionIt oldest_unfinished();
     bool peer_allowed(int fd) const;
 
     std::string path_;

@@ -11,7 +11,7 @@ import pytest
 
 from ctl_helpers import ctl, fd_count, raw_request, start_foster, status_json, timed_ctl
 from helpers import PROMPT, wait_until
-from svc_helpers import vm_rss_kib
+from svc_helpers import stays_false, vm_rss_kib
 
 WEB = """
     [services.web]
@@ -135,3 +135,38 @@ def test_clients_that_vanish_mid_request_and_mid_answer(plain_runner):
     wait_until(lambda: fd_count(foster.pid) <= fds_before, PROMPT,
                what=f"foster's fds to return to {fds_before} (now {fd_count(foster.pid)})")
     assert len(status_json(sock)) == 2501
+
+
+def test_at_the_cap_one_newcomer_displaces_exactly_one_client(plain_runner):
+    """64 clients each half-way through a request fill every slot; one more
+    comes: the oldest of them gives way, and only that one."""
+    foster, _, sock = start_foster(plain_runner, WEB)
+    slow = []
+    try:
+        for _ in range(64):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock)
+            s.sendall(b"foster/1 sta")
+            slow.append(s)
+        # All 64 are in their slots (foster holds their descriptors).
+        wait_until(lambda: fd_count(foster.pid) >= 64, PROMPT, what="64 connections accepted")
+        newcomer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        newcomer.connect(sock)
+        newcomer.sendall(b"foster/1 sta")
+        slow.append(newcomer)
+
+        def closed_by_foster(s):
+            s.setblocking(False)
+            try:
+                return s.recv(1) == b""
+            except BlockingIOError:
+                return False
+            except ConnectionResetError:
+                return True
+        wait_until(lambda: closed_by_foster(slow[0]), PROMPT, what="the oldest client to give way")
+        # An extra eviction would come in the same turn of foster's loop.
+        stays_false(lambda: any(closed_by_foster(s) for s in slow[1:]), 0.3,
+                    "a second client was closed for one newcomer")
+    finally:
+        for s in slow:
+            s.close()
