@@ -54,6 +54,7 @@ void NonblockingWriter::detach() {
 }
 
 void NonblockingWriter::write_lines(std::string_view source, std::string_view lines) {
+    if (lines.empty()) return;  // (a write of nothing would look like a failed destination)
     // What waits goes first, then the report of what was lost; this is also
     // how a failed destination is tried again.
     if (backlog_bytes() > 0 || !dropped_.empty()) flush();
@@ -134,6 +135,7 @@ std::string NonblockingWriter::drop_report() const {
 }
 
 std::size_t NonblockingWriter::write_some(std::string_view data) {
+    if (data.empty()) return 0;
     for (;;) {
         ssize_t n = -1;
         switch (method_) {

@@ -175,3 +175,14 @@ TEST_CASE("a broken pipe is not watched on the loop: it would always be ready") 
     writer.detach();
     signal(SIGPIPE, SIG_DFL);
 }
+
+TEST_CASE("writing nothing is not a failed destination") {
+    Watchdog watchdog;
+    TestPipe pipe;
+    NonblockingWriter writer(pipe.write_end.get(), 1000);
+    writer.write_lines("svc", "");  // a read of a partial line: no complete line yet
+    CHECK_FALSE(writer.broken());
+    writer.write_lines("svc", "next\n");
+    CHECK(writer.dropped_lines() == 0);
+    CHECK(pipe.read_all() == "next\n");
+}
