@@ -123,9 +123,13 @@ bool ControlServer::peer_allowed(int fd) const {
 
 void ControlServer::on_accept() {
     for (;;) {
-        if (connections_.size() >= max_connections) {
-            // At the cap, further clients wait in the kernel's listen backlog
-            // (they are not refused) until a connection ends: stop accepting.
+        // At the cap, the newcomer takes the place of the oldest connection
+        // still sending its request: idle or slow clients (a thousand of
+        // them, say) cannot keep a client that talks at once from being
+        // served. Only when every slot holds a request being carried out or
+        // answered do further clients wait in the kernel's listen backlog.
+        const bool full = connections_.size() >= max_connections;
+        if (full && oldest_unfinished() == connections_.end()) {
             loop_.unwatch(std::exchange(listen_token_, 0));
             return;
         }
@@ -134,6 +138,8 @@ void ControlServer::on_accept() {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting(errno);
             return;  // else EAGAIN, or a connection that died before we got to it
         }
+        // Only for a newcomer that is really there.
+        if (full) drop_quietly(oldest_unfinished());
         if (accept_failure_logged_) log::info("accepting control connections again");
         accept_failure_logged_ = false;
         connections_.push_front(Connection{});
@@ -151,7 +157,19 @@ void ControlServer::on_accept() {
             c->deadline = 0;
             drop(c);
         });
+        // A client usually sends its request with the connect: read it now,
+        // before later newcomers of this batch could take its place.
+        on_readable(c);
     }
+}
+
+ControlServer::ConnectionIt ControlServer::oldest_unfinished() {
+    // Newest first in the list: the oldest is found from the back.
+    for (auto it = connections_.end(); it != connections_.begin();) {
+        --it;
+        if (!it->answered && !it->waiting) return it;
+    }
+    return connections_.end();
 }
 
 void ControlServer::on_readable(ConnectionIt c) {
@@ -291,11 +309,15 @@ void ControlServer::watch_readable(ConnectionIt c) {
 }
 
 void ControlServer::drop(ConnectionIt c) {
+    drop_quietly(c);
+    watch_listener();  // a slot (or a descriptor) is free again: take the next waiting client
+}
+
+void ControlServer::drop_quietly(ConnectionIt c) {
     if (c->follower) --followers_;
     if (c->token != 0) loop_.unwatch(c->token);
     loop_.timers().cancel(c->deadline);
     connections_.erase(c);
-    watch_listener();  // a slot (or a descriptor) is free again: take the next waiting client
 }
 
 }  // namespace foster

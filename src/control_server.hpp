@@ -3,7 +3,9 @@
 // A unix stream socket, mode 0600 from birth (umask around bind, no window
 // with wider permissions). Each connection carries one request line and gets
 // one answer; every connection is non-blocking, bounded in what it may send
-// (control::max_request_bytes) and in how long it may take, and checked by
+// (control::max_request_bytes) and in how long it may take (at the cap of
+// open connections, the oldest one still sending its request gives way to a
+// newcomer), and checked by
 // its peer credentials: only root and foster's own uid may act. A slow,
 // silent, oversized or malformed client is answered with an error or dropped;
 // it never blocks the loop and never costs foster more than its small buffer.
@@ -92,6 +94,10 @@ private:
     void answer(ConnectionIt c, const control::Response& response);
     void flush(ConnectionIt c);
     void drop(ConnectionIt c);
+    void drop_quietly(ConnectionIt c);  // without taking the next client
+    // The connection that gives way to a newcomer at the cap: the oldest one
+    // still sending its request (end() when none may give way).
+    ConnectionIt oldest_unfinished();
     bool peer_allowed(int fd) const;
     // control_logs.cpp
     void on_logs_request(ConnectionIt c, const control::Request& request);

@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "nonblocking_writer.hpp"
 #include "systemd.hpp"
 
 namespace foster::log {
@@ -24,16 +26,13 @@ std::string_view current_service;
 enum class JournalRoute { undecided, native, prefixed };
 JournalRoute journal_route = JournalRoute::undecided;
 
-void write_all(const std::string& line) {
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-        const ssize_t n = ::write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // nowhere to report a failed report
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
+// Made at the first line (or when the service runner asks for it), so a
+// foster that logs nothing, the entrypoint's usual case, spends nothing on it.
+std::optional<NonblockingWriter> stderr_lines;
+
+NonblockingWriter& the_stderr_writer() {
+    if (!stderr_lines) stderr_lines.emplace(STDERR_FILENO);
+    return *stderr_lines;
 }
 
 bool send_to_journal(int priority, std::string_view message) {
@@ -63,7 +62,7 @@ void emit(int priority, std::string_view message) {
     line += "foster: ";
     line += message;
     line += '\n';
-    write_all(line);
+    the_stderr_writer().write_lines("foster", line);
 }
 
 }  // namespace
@@ -85,6 +84,12 @@ bool stderr_is_the_journal() {
 }
 
 Level level() { return current_level; }
+
+NonblockingWriter& stderr_writer() { return the_stderr_writer(); }
+
+void finish(std::chrono::milliseconds limit) {
+    if (stderr_lines) stderr_lines->finish(limit);
+}
 
 void fatal(std::string_view message) { emit(2, message); }
 

@@ -1,7 +1,12 @@
 // log.hpp — foster's own messages, one line each, on stderr or to the journal.
 //
-// Each message is written with a single write(2) so lines from foster and
-// from its children never interleave mid-line. When stderr is connected to
+// Lines go out through a NonblockingWriter on fd 2, the very one that writes
+// the prefix lines of `stderr = "prefix"` services: foster is its only
+// writer, so foster's lines and those never interleave mid-line, and a stderr
+// that is a full pipe, a paused terminal, a pipe whose reader is gone, a
+// closed descriptor or a file on a full disk never blocks foster and never
+// ends it (SIGPIPE is blocked once foster runs; lines it cannot write are
+// kept up to a bound or dropped and counted, nonblocking_writer.hpp). When stderr is connected to
 // the journal (JOURNAL_STREAM names it), foster sends each line to journald
 // through libsystemd (sd_journal_sendv) instead: PRIORITY= set per line,
 // MESSAGE= without the "foster: " prefix, SYSLOG_IDENTIFIER=foster, and
@@ -11,8 +16,13 @@
 // stderr, which journald turns into the same priorities.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
+
+namespace foster {
+class NonblockingWriter;
+}
 
 namespace foster::log {
 
@@ -25,6 +35,13 @@ void init(Level level);
 // "DEVICE:INODE" of that stream, and fd 2 must still be that very stream.
 bool stderr_is_the_journal();
 Level level();
+
+// The writer of fd 2 that foster's own lines go through; the service runner
+// attaches it to its loop and sends prefix lines for stderr through it too.
+NonblockingWriter& stderr_writer();
+// At exit: lets what waits go out, for at most `limit` (nothing to do, and
+// no cost, when nothing was ever logged).
+void finish(std::chrono::milliseconds limit);
 
 // Errors that make foster exit: shown even with -q.
 void fatal(std::string_view message);

@@ -30,6 +30,7 @@ int main(int argc, char** argv, char** envp) {
     Inheritance inheritance = capture_inheritance(envp);
     if (!parsed.options) {
         log::fatal(parsed.error);
+        log::finish(std::chrono::milliseconds(200));
         std::fputs("Usage: foster [OPTIONS] -- PROGRAM [ARGS...]\n"
                    "       foster [OPTIONS] -c FILE [-- PROGRAM [ARGS...]]\n"
                    "Try 'foster --help' for more.\n",
@@ -62,6 +63,8 @@ int main(int argc, char** argv, char** envp) {
     // like every other and forwarded to PROGRAM (or ignored, with services).
     if (options.parent_death_signal && !request_parent_death_signal(*options.parent_death_signal))
         log::error("cannot set the parent death signal: " + log::errno_text(errno));
-    if (options.config_path) return run_services(options, inheritance);
-    return run_entrypoint(options, inheritance);
+    const int code = options.config_path ? run_services(options, inheritance) : run_entrypoint(options, inheritance);
+    // Lines a slow stderr has not taken yet get a moment; a stuck one keeps them.
+    log::finish(std::chrono::seconds(1));
+    return code;
 }

@@ -47,15 +47,33 @@ void NonblockingWriter::attach(EventLoop& loop) {
     update_watch();
 }
 
+void NonblockingWriter::detach() {
+    if (loop_ != nullptr && token_ != 0) loop_->unwatch(token_);
+    token_ = 0;
+    loop_ = nullptr;
+}
+
 void NonblockingWriter::write_lines(std::string_view source, std::string_view lines) {
-    if (backlog_bytes() > 0) flush();  // what waits goes first
-    if (backlog_bytes() > 0) {
+    if (lines.empty()) return;  // (a write of nothing would look like a failed destination)
+    // What waits goes first, then the report of what was lost; this is also
+    // how a failed destination is tried again.
+    if (backlog_bytes() > 0 || !dropped_.empty()) flush();
+    if (broken_) {
+        drop(source, lines);
+    } else if (backlog_bytes() > 0) {
         queue(source, lines, false);
     } else {
         const std::size_t n = write_some(lines);
-        if (n < lines.size()) queue(source, lines.substr(n), n > 0 && lines[n - 1] != '\n');
+        if (broken_ && n == 0) drop(source, lines);
+        else if (n < lines.size()) queue(source, lines.substr(n), n > 0 && lines[n - 1] != '\n');
     }
     update_watch();
+}
+
+void NonblockingWriter::drop(std::string_view source, std::string_view lines) {
+    std::uint64_t count = static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    if (!lines.empty() && lines.back() != '\n') ++count;
+    count_dropped(source, count);
 }
 
 // Keeps whole lines while they fit in the bound, drops and counts the rest.
@@ -71,6 +89,10 @@ void NonblockingWriter::queue(std::string_view source, std::string_view lines, b
         else ++dropped;
         pos = end;
     }
+    count_dropped(source, dropped);
+}
+
+void NonblockingWriter::count_dropped(std::string_view source, std::uint64_t dropped) {
     if (dropped == 0) return;
     dropped_total_ += dropped;
     const auto it = std::find_if(dropped_.begin(), dropped_.end(), [&](const auto& d) { return d.first == source; });
@@ -89,7 +111,13 @@ void NonblockingWriter::flush() {
         backlog_.clear();
         backlog_start_ = 0;
         if (dropped_.empty()) break;
-        report_drops();  // and write the report too, if the destination takes it
+        // The report goes out when the destination takes it; a destination
+        // still failing keeps the counts (one report later, not pieces).
+        const std::string report = drop_report();
+        const std::size_t n = write_some(report);
+        if (n == 0 && broken_) break;
+        dropped_.clear();
+        backlog_.append(report, n);  // what it did not take now, if anything
     }
     if (backlog_start_ > 0 && backlog_start_ >= backlog_.size() / 2) {
         backlog_.erase(0, backlog_start_);
@@ -98,14 +126,16 @@ void NonblockingWriter::flush() {
     update_watch();
 }
 
-void NonblockingWriter::report_drops() {
+std::string NonblockingWriter::drop_report() const {
+    std::string report;
     for (const auto& [source, count] : dropped_)
-        backlog_ += "foster: dropped " + std::to_string(count) + (count == 1 ? " line" : " lines") + " of " +
-                    source + " output\n";
-    dropped_.clear();
+        report += "foster: dropped " + std::to_string(count) + (count == 1 ? " line" : " lines") + " of " +
+                  source + " output\n";
+    return report;
 }
 
 std::size_t NonblockingWriter::write_some(std::string_view data) {
+    if (data.empty()) return 0;
     for (;;) {
         ssize_t n = -1;
         switch (method_) {
@@ -122,16 +152,18 @@ std::size_t NonblockingWriter::write_some(std::string_view data) {
                 break;
             }
         }
-        if (n > 0) return static_cast<std::size_t>(n);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        return data.size();  // the destination is gone or broken: the output is lost, foster is not
+        // EPIPE, EBADF, ENOSPC, EIO, ... (or a write of nothing): the
+        // destination failed; the output is lost, foster is not.
+        broken_ = !(n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
 }
 
 void NonblockingWriter::update_watch() {
     if (loop_ == nullptr) return;
-    const bool waiting = backlog_bytes() > 0;
+    // A failed destination is not watched: tried again at the next line.
+    const bool waiting = backlog_bytes() > 0 && !broken_;
     if (waiting && token_ == 0) {
         token_ = loop_->watch(wait_fd(), EPOLLOUT, [this](std::uint32_t) { flush(); });
     } else if (!waiting && token_ != 0) {
@@ -142,7 +174,7 @@ void NonblockingWriter::update_watch() {
 void NonblockingWriter::finish(std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     flush();
-    while (backlog_bytes() > 0) {
+    while (backlog_bytes() > 0 && !broken_) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd p{wait_fd(), POLLOUT, 0};

@@ -21,6 +21,14 @@
 // writer adds one line per source, "foster: dropped N lines of NAME output".
 // A line never goes out in part, except the one a short write cut: its rest
 // is kept whatever the bound.
+//
+// A destination that fails (EPIPE: its reader is gone; EBADF: closed; ENOSPC:
+// a full disk; EIO, ...) never stops foster either: while it fails, new lines
+// are dropped at once and counted per source (no backlog grows for a reader
+// that may never come back), what waited already stays, and the writer does
+// not watch it on the loop (a broken pipe is always "ready", that would
+// spin). Every later line tries again, so once the destination takes lines
+// again the backlog goes out first, then the drop report, then the line.
 #pragma once
 
 #include <chrono>
@@ -48,6 +56,9 @@ public:
     // While there is a backlog, wait on `loop` for the destination to take
     // more. Without a loop the backlog is retried at the next write.
     void attach(EventLoop& loop);
+    // Stops using the loop (before it goes away); the backlog then waits
+    // for the next write or finish().
+    void detach();
 
     // Complete lines, each ending in '\n', from `source` (the name the drop
     // report gives). Never blocks.
@@ -58,17 +69,21 @@ public:
 
     [[nodiscard]] std::size_t backlog_bytes() const { return backlog_.size() - backlog_start_; }
     [[nodiscard]] std::uint64_t dropped_lines() const { return dropped_total_; }
+    // The last write failed with an error other than EAGAIN.
+    [[nodiscard]] bool broken() const { return broken_; }
 
     enum class Method { direct, private_description, socket, poll_first };
     [[nodiscard]] Method method() const { return method_; }
 
 private:
-    // Bytes taken (0 when it would block); a destination that is gone
-    // (EPIPE, EBADF, ...) takes everything: the output is lost, foster is not.
+    // Bytes taken: 0 when it would block, or when the destination failed
+    // (then broken_ is set; any success clears it).
     std::size_t write_some(std::string_view data);
     void queue(std::string_view source, std::string_view lines, bool cut_line);
+    void drop(std::string_view source, std::string_view lines);
+    void count_dropped(std::string_view source, std::uint64_t count);
     void flush();
-    void report_drops();
+    [[nodiscard]] std::string drop_report() const;
     void update_watch();
     [[nodiscard]] int wait_fd() const { return private_fd_ ? private_fd_.get() : fd_; }
 
@@ -80,8 +95,23 @@ private:
     std::size_t backlog_start_ = 0;
     std::vector<std::pair<std::string, std::uint64_t>> dropped_;  // per source, in order of first drop
     std::uint64_t dropped_total_ = 0;
+    bool broken_ = false;
     EventLoop* loop_ = nullptr;
     EventLoop::Token token_ = 0;
+};
+
+// Attaches a writer to a loop for as long as it lives (declare it after the
+// loop, so it detaches first): a writer that outlives its loop, like the one
+// foster's own log shares, must never touch the loop once it is gone.
+class WriterAttachment {
+public:
+    WriterAttachment(NonblockingWriter& writer, EventLoop& loop) : writer_(writer) { writer_.attach(loop); }
+    ~WriterAttachment() { writer_.detach(); }
+    WriterAttachment(const WriterAttachment&) = delete;
+    WriterAttachment& operator=(const WriterAttachment&) = delete;
+
+private:
+    NonblockingWriter& writer_;
 };
 
 }  // namespace foster

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "quoted_arg.hpp"
 #include "signal_names.hpp"
 
 namespace foster {
@@ -58,23 +59,23 @@ std::string apply(Options& o, const OptionSpec& spec, const std::string& value) 
         o.signal_group = true;
     } else if (name == "rewrite") {
         const auto colon = value.find(':');
-        if (colon == std::string::npos) return "-r wants FROM:TO, got '" + value + "'";
+        if (colon == std::string::npos) return "-r wants FROM:TO, got " + quoted_arg(value);
         const auto from = parse_signal(std::string_view(value).substr(0, colon));
         const auto to = parse_signal(std::string_view(value).substr(colon + 1), true);
-        if (!from) return "-r: unknown signal '" + value.substr(0, colon) + "'";
-        if (!to) return "-r: unknown signal '" + value.substr(colon + 1) + "'";
+        if (!from) return "-r: unknown signal " + quoted_arg(value.substr(0, colon));
+        if (!to) return "-r: unknown signal " + quoted_arg(value.substr(colon + 1));
         o.signal_rewrite[static_cast<std::size_t>(*from)] = *to;
     } else if (name == "success-exit") {
         const auto code = parse_exit_code(value);
-        if (!code) return "-e wants an exit code from 0 to 255, got '" + value + "'";
+        if (!code) return "-e wants an exit code from 0 to 255, got " + quoted_arg(value);
         o.success_exits.push_back(*code);
     } else if (name == "parent-death-signal") {
         const auto sig = parse_signal(value);
-        if (!sig) return "-p: unknown signal '" + value + "'";
+        if (!sig) return "-p: unknown signal " + quoted_arg(value);
         o.parent_death_signal = *sig;
     } else if (name == "grace") {
         const auto d = parse_duration(value);
-        if (!d) return "--grace wants a duration such as 3s or 500ms, got '" + value + "'";
+        if (!d) return "--grace wants a duration such as 3s or 500ms, got " + quoted_arg(value);
         o.grace = *d;
     } else if (name == "verbose") {
         o.verbosity = log::Level::verbose;
@@ -119,14 +120,14 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
             const auto eq = arg.find('=');
             const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             const OptionSpec* spec = find_long(name);
-            if (spec == nullptr) return fail("unknown option '--" + name + "'");
+            if (spec == nullptr) return fail("unknown option " + quoted_arg("--" + name));
             std::string value;
             if (spec->takes_value) {
                 if (eq != std::string::npos) value = arg.substr(eq + 1);
                 else if (i + 1 < args.size()) value = args[++i];
-                else return fail("option '--" + name + "' needs a value");
+                else return fail("option " + quoted_arg("--" + name) + " needs a value");
             } else if (eq != std::string::npos) {
-                return fail("option '--" + name + "' takes no value");
+                return fail("option " + quoted_arg("--" + name) + " takes no value");
             }
             if (auto err = apply(o, *spec, value); !err.empty()) return fail(err);
             continue;
@@ -134,12 +135,12 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
         // A cluster of short options: "-gv", "-e143", "-e 143".
         for (std::size_t k = 1; k < arg.size(); ++k) {
             const OptionSpec* spec = find_short(arg[k]);
-            if (spec == nullptr) return fail(std::string("unknown option '-") + arg[k] + "'");
+            if (spec == nullptr) return fail("unknown option " + quoted_arg(std::string("-") + arg[k]));
             std::string value;
             if (spec->takes_value) {
                 if (k + 1 < arg.size()) value = arg.substr(k + 1);
                 else if (i + 1 < args.size()) value = args[++i];
-                else return fail(std::string("option '-") + arg[k] + "' needs a value");
+                else return fail("option " + quoted_arg(std::string("-") + arg[k]) + " needs a value");
                 k = arg.size();
             }
             if (auto err = apply(o, *spec, value); !err.empty()) return fail(err);

@@ -26,6 +26,7 @@
 #include "signal_names.hpp"
 #include "signals.hpp"
 #include "spawn.hpp"
+#include "standard_streams.hpp"
 #include "systemd.hpp"
 
 namespace foster {
@@ -62,8 +63,6 @@ Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config 
     // Without it, `null` outputs and every service's stdin would silently
     // be foster's own descriptors: refuse to start instead.
     if (!dev_null_) throw std::system_error(errno, std::generic_category(), "cannot open /dev/null");
-    stdout_writer_.attach(loop_);
-    stderr_writer_.attach(loop_);
     if (!options.program.empty()) {
         // foster is the unit's main process and speaks to systemd for the
         // whole "both" mode; PROGRAM notifying too would claim readiness twice
@@ -911,6 +910,8 @@ std::string Supervisor::program_name() const {
 }
 
 int run_services(const Options& options, Inheritance& inheritance) {
+    // Before foster opens anything (standard_streams.hpp).
+    const std::vector<Fd> held_streams = hold_closed_standard_streams();
     LoadResult loaded = load_trusted_config(*options.config_path, LoadOptions{!options.program.empty()});
     if (loaded.config) {
         // Checked before anything is bound or started, so --check says it too.

@@ -28,6 +28,7 @@
 #include "inheritance.hpp"
 #include "leftovers.hpp"
 #include "log_buffer.hpp"
+#include "log.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -246,9 +247,12 @@ private:
     Config config_;
     Fd signal_fd_;
     EventLoop loop_;
-    // Where prefix lines go: foster's stdout and stderr, never blocking the loop.
+    // Where prefix lines go: foster's stdout and stderr, never blocking the
+    // loop. stderr's is the one foster's own log writes through (log.hpp).
     NonblockingWriter stdout_writer_{STDOUT_FILENO};
-    NonblockingWriter stderr_writer_{STDERR_FILENO};
+    NonblockingWriter& stderr_writer_ = log::stderr_writer();
+    WriterAttachment stdout_attachment_{stdout_writer_, loop_};
+    WriterAttachment stderr_attachment_{stderr_writer_, loop_};
     LogBuffer log_buffer_;  // before control_, which follows it
     Fd dev_null_;
     std::vector<std::string> base_environment_;

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 keep=${2:-}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
-targets=(parse_request parse_response parse_status_row parse_notify parse_config parse_syslog parse_log_line)
+targets=(parse_request parse_response parse_status_row parse_notify parse_config parse_syslog parse_log_line parse_args)
 
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOSTER_FUZZ=ON -DFOSTER_TESTS=OFF -DFOSTER_STATIC=OFF >/dev/null

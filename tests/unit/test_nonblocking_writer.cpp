@@ -125,3 +125,64 @@ TEST_CASE("a destination that is gone loses the output, not the writer") {
     CHECK(writer.backlog_bytes() == 0);
     signal(SIGPIPE, SIG_DFL);
 }
+
+TEST_CASE("a destination that fails drops lines with a count, reported once it takes lines again") {
+    Watchdog watchdog;
+    TestPipe pipe;
+    // A descriptor number that is closed (EBADF), as foster's stderr can be.
+    const int slot = fcntl(pipe.write_end.get(), F_DUPFD_CLOEXEC, 100);
+    REQUIRE(slot >= 0);
+    ::close(slot);
+    NonblockingWriter writer(slot, 1000);
+    EventLoop loop;
+    writer.attach(loop);
+    writer.write_lines("foster", "one\n");
+    writer.write_lines("foster", "two\nthree\n");
+    writer.write_lines("svc", line(1));
+    CHECK(writer.broken());
+    CHECK(writer.backlog_bytes() == 0);  // nothing kept for a destination that may never come back
+    CHECK(writer.dropped_lines() == 4);
+    // The number is taken by a working pipe again: the next line brings the report first.
+    REQUIRE(dup3(pipe.write_end.get(), slot, O_CLOEXEC) == slot);
+    Fd taken{slot};
+    writer.write_lines("foster", "four\n");
+    CHECK_FALSE(writer.broken());
+    CHECK(pipe.read_all() ==
+          "foster: dropped 3 lines of foster output\nfoster: dropped 1 line of svc output\nfour\n");
+    writer.detach();
+}
+
+TEST_CASE("a broken pipe is not watched on the loop: it would always be ready") {
+    Watchdog watchdog;
+    TestPipe pipe;
+    signal(SIGPIPE, SIG_IGN);
+    EventLoop loop;
+    NonblockingWriter writer(pipe.write_end.get(), 100000);
+    writer.attach(loop);
+    // Fill the pipe so lines wait in the backlog, then the reader goes.
+    for (int i = 0; i < 200; ++i) writer.write_lines("svc", line(i));
+    REQUIRE(writer.backlog_bytes() > 0);
+    pipe.read_end.reset();
+    writer.write_lines("svc", line(1000));
+    CHECK(writer.broken());
+    const auto before = writer.dropped_lines();
+    writer.write_lines("svc", line(1001));
+    CHECK(writer.dropped_lines() == before + 1);
+    // finish() gives up at once instead of polling an always-ready pipe.
+    const auto t0 = std::chrono::steady_clock::now();
+    writer.finish(std::chrono::seconds(5));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+    writer.detach();
+    signal(SIGPIPE, SIG_DFL);
+}
+
+TEST_CASE("writing nothing is not a failed destination") {
+    Watchdog watchdog;
+    TestPipe pipe;
+    NonblockingWriter writer(pipe.write_end.get(), 1000);
+    writer.write_lines("svc", "");  // a read of a partial line: no complete line yet
+    CHECK_FALSE(writer.broken());
+    writer.write_lines("svc", "next\n");
+    CHECK(writer.dropped_lines() == 0);
+    CHECK(pipe.read_all() == "next\n");
+}

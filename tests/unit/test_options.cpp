@@ -74,3 +74,16 @@ TEST_CASE("config modes") {
     CHECK(parse({"-h"}).options->show_help);
     CHECK(parse({"-V"}).options->show_version);
 }
+
+TEST_CASE("a refused argument is shown on one short line") {
+    // Control bytes as \xNN (no newline, no escape sequence reaches the
+    // terminal), and a long value cut after 64 bytes.
+    auto p = parse({"--grace", "x\n\x1b[31mred"});
+    REQUIRE_FALSE(p.options);
+    CHECK(p.error == "--grace wants a duration such as 3s or 500ms, got 'x\\x0a\\x1b[31mred'");
+    p = parse({"--" + std::string(5000, 'y')});
+    REQUIRE_FALSE(p.options);
+    CHECK(p.error == "unknown option '--" + std::string(62, 'y') + "...'");
+    p = parse({"-e", "300"});
+    CHECK(p.error == "-e wants an exit code from 0 to 255, got '300'");  // ordinary values unchanged
+}
