@@ -122,6 +122,8 @@ void Supervisor::close_stopped_sockets() {
 }
 
 Supervisor::~Supervisor() {
+    // A child still before its exec reads that memory: it is not freed under it.
+    for (auto& [pid, in_flight] : execs_in_flight_) (void)in_flight.child.memory.release();
     for (auto& s : services_) {
         drop_output_pipes(*s);
         unlink_unused_paths(s->sockets, {});  // foster is going: nobody answers there any more
@@ -229,6 +231,8 @@ void Supervisor::on_children() {
             continue;
         }
         if (reap_hook(child.pid, child.exit)) continue;
+        // Its exec's outcome first (the pipe closed when it exited).
+        if (execs_in_flight_.contains(child.pid)) on_exec_report(child.pid, true);
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
@@ -383,28 +387,21 @@ void Supervisor::spawn_service(Service& s) {
     }
     SpawnRequest request = request_for(s, s.config.argv, stdio);
     pass_sockets(s.sockets, request);
-    SpawnResult result = spawn(request);
-    const pid_t pid = result.child ? result.child->pid : result.failure.pid;
-    if (pid < 0) {
+    StartResult result = spawn_without_waiting(std::move(request));
+    if (!result.child) {
         note_spawn_failure(s, describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
                                   log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
+    const pid_t pid = result.child->pid;
     end_spawn_failures(s, "started");
     by_pid_[pid] = &s;
     s.run_active = true;
     s.last_exit.reset();
+    s.pidfd = std::move(result.child->pidfd);
     handle(s, s.machine.spawned(now, pid));
-    if (result.child) {
-        s.pidfd = std::move(result.child->pidfd);
-        handle(s, s.machine.exec_succeeded(now));
-    } else {
-        log::error(s.config.name + ": " +
-                   describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
-                   log::errno_text(result.failure.error));
-        handle(s, s.machine.exec_failed(now, result.failure.error));
-    }
+    watch_exec(std::move(*result.child));  // exec_succeeded or exec_failed comes from there
 }
 
 void Supervisor::note_spawn_failure(Service& s, const std::string& text) {

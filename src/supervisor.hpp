@@ -32,6 +32,7 @@
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
+#include "spawn.hpp"
 #include "systemd_notifier.hpp"
 
 namespace foster {
@@ -105,6 +106,10 @@ private:
     void note_spawn_failure(Service& s, const std::string& text);
     void end_spawn_failures(Service& s, const char* outcome);
     void spawn_service(Service& s);
+    // The exec of a service's process, read as an event (supervisor_exec.cpp):
+    // spawn_service does not wait for it, so services start in parallel.
+    void watch_exec(StartingChild child);
+    void on_exec_report(pid_t pid, bool exited);
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
     // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the
@@ -189,6 +194,13 @@ private:
     std::vector<std::unique_ptr<Service>> services_;  // in start order
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
+    // Services' processes whose exec is under way, each with the memory its
+    // child still reads and the watch on its report pipe.
+    struct ExecInFlight {
+        StartingChild child;
+        EventLoop::Token token = 0;
+    };
+    std::unordered_map<pid_t, ExecInFlight> execs_in_flight_;
     std::unique_ptr<ControlServer> control_;
     NotifySocket notify_;
     EventLoop::Token notify_token_ = 0;
