@@ -55,7 +55,7 @@ char* child_stack_top() {
 // Stacks of children that run alongside us (spawn_without_waiting), one per
 // child until its exec. A few are kept for the next starts: a burst of
 // service starts then maps them once.
-constexpr std::size_t spare_stacks_kept = 32;
+constexpr std::size_t spare_stacks_kept = 8;
 std::vector<char*>& spare_stacks() {
     static std::vector<char*> spares;
     return spares;
@@ -101,7 +101,7 @@ std::string env_value(const std::vector<std::string>& envp, std::string_view nam
 // Storage the plan's pointers point into; lives across the clone call.
 struct PlanStorage {
     std::vector<const char*> argv;
-    std::vector<std::string> env_strings;
+    std::string listen_pid_entry;
     std::vector<char*> envp;
     std::vector<std::string> candidates;
     std::vector<const char*> candidate_ptrs;
@@ -133,21 +133,23 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     for (const auto& a : request.argv) storage.argv.push_back(a.c_str());
     storage.argv.push_back(nullptr);
 
-    storage.env_strings = request.envp;
-    std::size_t listen_pid_index = storage.env_strings.size();
-    if (request.rewrite_listen_pid) {
-        for (std::size_t i = 0; i < storage.env_strings.size(); ++i) {
-            if (storage.env_strings[i].rfind("LISTEN_PID=", 0) == 0) {
-                // Room for any pid; the child writes its digits and a NUL.
-                storage.env_strings[i] = "LISTEN_PID=" + std::string(20, '\0');
-                listen_pid_index = i;
-            }
-        }
+    // envp points into the request's own strings (execve only reads them),
+    // except the LISTEN_PID= entries: those point to one entry of the
+    // storage's with room for any pid, which the child fills in.
+    const bool rewrite = request.rewrite_listen_pid;
+    if (rewrite) {
+        storage.listen_pid_entry = "LISTEN_PID=" + std::string(20, '\0');
+        storage.listen_pid_digits = storage.listen_pid_entry.data() + std::strlen("LISTEN_PID=");
     }
-    for (auto& e : storage.env_strings) storage.envp.push_back(e.data());
+    for (const auto& e : request.envp) {
+        if (rewrite && e.rfind("LISTEN_PID=", 0) == 0) storage.envp.push_back(storage.listen_pid_entry.data());
+        else storage.envp.push_back(const_cast<char*>(e.c_str()));
+    }
     storage.envp.push_back(nullptr);
-    if (listen_pid_index < storage.env_strings.size())
-        storage.listen_pid_digits = storage.env_strings[listen_pid_index].data() + std::strlen("LISTEN_PID=");
+    // No LISTEN_PID= entry to fill in: nothing for the child to write.
+    if (rewrite && std::none_of(request.envp.begin(), request.envp.end(),
+                                [](const std::string& e) { return e.rfind("LISTEN_PID=", 0) == 0; }))
+        storage.listen_pid_digits = nullptr;
 
     storage.candidates = executable_candidates(request.argv.front(), request.envp);  // spawn() checked: not empty
     for (const auto& c : storage.candidates) storage.candidate_ptrs.push_back(c.c_str());

@@ -387,6 +387,7 @@ void Supervisor::spawn_service(Service& s) {
     }
     SpawnRequest request = request_for(s, s.config.argv, stdio);
     pass_sockets(s.sockets, request);
+    make_room_for_an_exec();
     StartResult result = spawn_without_waiting(std::move(request));
     if (!result.child) {
         note_spawn_failure(s, describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +

@@ -110,6 +110,8 @@ private:
     // spawn_service does not wait for it, so services start in parallel.
     void watch_exec(StartingChild child);
     void on_exec_report(pid_t pid, bool exited);
+    void make_room_for_an_exec();
+    void wait_for_an_exec();
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
     // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the

@@ -7,12 +7,46 @@
 // the failed step and errno); then the child no longer reads foster's memory,
 // so its SpawnMemory goes, and the state machine gets exec_succeeded or
 // exec_failed, exactly as it did when the spawn waited for the exec.
+#include <poll.h>
 #include <sys/epoll.h>
+
+#include <cerrno>
+#include <vector>
 
 #include "log.hpp"
 #include "supervisor.hpp"
 
 namespace foster {
+
+namespace {
+
+// Children between clone and exec at once. Each holds its SpawnMemory (a copy
+// of its argv and plan, a stack) and a pipe: ten thousand services started
+// at once must not hold ten thousand of each. Two CPUs are kept busy by far
+// fewer.
+constexpr std::size_t execs_in_flight_max = 32;
+
+// How long a start over that bound waits for one of them: a child stuck
+// before its exec (a FIFO, a hung mount) must not stop foster for long.
+constexpr int exec_wait_ms = 100;
+
+}  // namespace
+
+// Waits (at most exec_wait_ms) until one of the children in flight has
+// exec'd or failed, and reports it.
+void Supervisor::wait_for_an_exec() {
+    std::vector<pollfd> fds;
+    std::vector<pid_t> pids;
+    for (const auto& [pid, in_flight] : execs_in_flight_) {
+        fds.push_back({in_flight.child.report.get(), POLLIN, 0});
+        pids.push_back(pid);
+    }
+    int n;
+    do n = ::poll(fds.data(), fds.size(), exec_wait_ms);
+    while (n < 0 && errno == EINTR);
+    for (std::size_t i = 0; n > 0 && i < fds.size(); ++i)
+        if (fds[i].revents != 0) on_exec_report(pids[i], false);
+}
 
 void Supervisor::watch_exec(StartingChild child) {
     const pid_t pid = child.pid;
@@ -23,6 +57,10 @@ void Supervisor::watch_exec(StartingChild child) {
     // epoll refused the pipe (out of memory, max_user_watches): wait here,
     // as every spawn did before.
     if (in_flight.token == 0) on_exec_report(pid, true);
+}
+
+void Supervisor::make_room_for_an_exec() {
+    if (execs_in_flight_.size() >= execs_in_flight_max) wait_for_an_exec();
 }
 
 // `exited`: the child has been reaped, so its pipe has closed: read to the end.
