@@ -219,7 +219,11 @@ void Supervisor::on_signals() {
 
 void Supervisor::on_children() {
     const TimePoint now = Clock::now();
-    for (const auto& child : reap_terminated_children()) {
+    const auto reaped = reap_terminated_children();
+    // Their pids may be recycled from now on: no service signals one any more.
+    for (const auto& child : reaped)
+        if (const auto it = by_pid_.find(child.pid); it != by_pid_.end()) it->second->main_process.reset();
+    for (const auto& child : reaped) {
         if (program_ && program_->on_reaped(child)) {
             on_program_exit();
             continue;
@@ -237,7 +241,6 @@ void Supervisor::on_children() {
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
         by_pid_.erase(it);
-        s.pidfd.reset();
         s.last_exit = child.exit;
         handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
     }
@@ -340,10 +343,10 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 }
 
 // To the process group (the whole service), and to the main process through
-// its pidfd in case it left the group.
+// its pid in case it left the group.
 void Supervisor::signal_service(Service& s, int sig) {
     if (const auto pgid = s.machine.process_group()) kill(-*pgid, sig);
-    if (s.pidfd) send_signal(s.pidfd, sig);
+    if (s.main_process) send_signal(s.main_process, sig);
 }
 
 void Supervisor::spawn_service(Service& s) {
@@ -400,7 +403,8 @@ void Supervisor::spawn_service(Service& s) {
     by_pid_[pid] = &s;
     s.run_active = true;
     s.last_exit.reset();
-    s.pidfd = std::move(result.child->pidfd);
+    s.main_process = MainProcess{pid};
+    result.child->pidfd.reset();  // held by pid (main_process.hpp)
     handle(s, s.machine.spawned(now, pid));
     watch_exec(std::move(*result.child));  // exec_succeeded or exec_failed comes from there
 }

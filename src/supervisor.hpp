@@ -26,6 +26,7 @@
 #include "held_sockets.hpp"
 #include "inheritance.hpp"
 #include "leftovers.hpp"
+#include "main_process.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -43,7 +44,7 @@ struct Service {
 
     ServiceConfig config;
     service::StateMachine machine;
-    Fd pidfd;                   // the main process, while it lives
+    MainProcess main_process;   // while it lives (main_process.hpp)
     TimerQueue::Id timer = 0;   // the machine's one deadline
     bool wanted = false;        // desired state: up (autostart, fosterctl start)
     bool start_pending = false; // wanted, waiting for its dependencies

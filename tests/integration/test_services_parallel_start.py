@@ -62,3 +62,31 @@ def test_exec_failures_of_many_services_are_each_reported(plain_runner, tmp_path
         assert f"cannot change directory to {tmp_path}/no-such-directory-{i}: No such file or directory" in log, log
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_running_services_hold_no_descriptor_in_foster(plain_runner):
+    """foster holds a service's main process by pid, not by a descriptor:
+    every descriptor foster holds is copied into each child it starts and
+    closed at that child's exec, so one per running service would make the
+    N-th start cost N (10,000 services started in time N²)."""
+    def config(count):
+        return "".join(f"""
+            [services.s{i:02}]
+            command = ["/bin/sleep", "1000"]
+            """ for i in range(count))
+
+    def descriptors_with(count, name):
+        foster, _, sock = start_foster(plain_runner, config(count), sock=plain_runner.tmp / f"{name}.sock",
+                                       name=f"{name}.toml")
+
+        def all_running():
+            states = [s["state"] for s in status_json(sock).values()]
+            return len(states) == count and set(states) == {"running"}
+        wait_until(all_running, PROMPT, what=f"{count} services running")
+        fds = len(os.listdir(f"/proc/{foster.pid}/fd"))
+        foster.send(signal.SIGTERM)
+        assert foster.wait() == 0, foster.stderr()
+        return fds
+
+    few, many = descriptors_with(1, "one"), descriptors_with(30, "thirty")
+    assert many - few < 5, f"foster held {few} descriptors with 1 service running, {many} with 30"
