@@ -312,7 +312,12 @@ StartResult spawn_without_waiting(SpawnRequest&& request) {
     memory->plan = make_plan(memory->request, memory->storage, report.write_end.get());
 
     // Where the child would write our errno, it must not run alongside us.
-    constexpr int wait_flag = FOSTER_RAW_CHILD_SYSCALLS ? 0 : CLONE_VFORK;
+    // Nor where it sets its OOM score: the kernel gives a new oom_score_adj
+    // to every process that shares the writer's memory, unless that process
+    // is suspended in a vfork (fs/proc/base.c, __set_oom_adj), so foster
+    // would take the service's score too.
+    const int wait_flag =
+        !FOSTER_RAW_CHILD_SYSCALLS || memory->request.process.oom_score_adjust.has_value() ? CLONE_VFORK : 0;
     int pidfd = -1;
     const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | CLONE_PIDFD | SIGCHLD, &memory->plan,
                             &pidfd);
