@@ -225,9 +225,13 @@ class Supervisor:
         self.names = [svc_name(i) for i in range(n)]
         svc = self.bins["svc"]
 
+        shell = self.bins.get("shape") == "sh"
+
         def argv_of(name):
             if crash is not None:
                 return [svc, "-x", os.path.join(crash["counters"], name)]
+            if shell:
+                return ["/bin/sh", "-c", ": > %s; exec sleep 1000" % os.path.join(self.markers, name)]
             return [svc, os.path.join(self.markers, name)]
 
         if self.kind == "foster":
@@ -255,7 +259,9 @@ class Supervisor:
                 "[supervisorctl]", "serverurl=unix://%s" % self.sock, "",
             ]
             for name in self.names:
-                lines += ["[program:%s]" % name, "command=%s" % " ".join(argv_of(name)),
+                cmd = " ".join(argv_of(name)) if not shell or crash is not None else \
+                    "/bin/sh -c \"%s\"" % argv_of(name)[2]
+                lines += ["[program:%s]" % name, "command=%s" % cmd,
                           "stdout_logfile=NONE", "stderr_logfile=NONE"]
                 if crash is not None:
                     lines += ["autorestart=true", "startsecs=0"]
@@ -269,6 +275,11 @@ class Supervisor:
             for name in self.names:
                 d = os.path.join(self.scandir, name)
                 os.makedirs(d)
+                if shell and crash is None:  # the same two execs: sh (by its #!), then sleep
+                    with open(os.path.join(d, "run"), "w") as f:
+                        f.write("#!/bin/sh\n: > %s\nexec sleep 1000\n" % os.path.join(self.markers, name))
+                    os.chmod(os.path.join(d, "run"), 0o755)
+                    continue
                 os.symlink(svc, os.path.join(d, "run"))
                 if crash is not None:
                     os.symlink(os.path.join(crash["counters"], name), os.path.join(d, "counter"))
@@ -307,10 +318,12 @@ class Supervisor:
 
     def processes(self):
         """(supervision tree pids, service pids): the services are the processes running svc."""
-        svc = os.path.realpath(self.bins["svc"])
+        svc = {os.path.realpath(self.bins["svc"])}
+        if self.bins.get("shape") == "sh":
+            svc |= {os.path.realpath(shutil.which("sleep")), os.path.realpath("/bin/sh")}
         tree, services = [self.proc.pid], []
         for pid in descendants(self.proc.pid):
-            (services if exe_of(pid) == svc else tree).append(pid)
+            (services if exe_of(pid) in svc else tree).append(pid)
         return tree, services
 
     def stop(self):
@@ -759,12 +772,17 @@ def build_table(results, kinds, cfg):
     t = results.get("thousand")
     if t and "foster" in kinds:
         e = {"foster": 1} if "error" in t else {}
+        # issue 11's targets for 10,000 services; 1,000 must start in 1 s
+        big = m > 1000
         row("start1000", "foster, %d services: start (ms, median of %d)" % (m, cfg["many_rounds"]),
-            {"foster": t.get("start_ms")}, "%.0f", ("max", 1000, "< 1000 ms"), e)
-        row("pss1000", "foster, %d services: PSS (KiB)" % m, {"foster": t.get("tree_pss_kib")}, "%d", None, e)
+            {"foster": t.get("start_ms")}, "%.0f", ("max", 5000, "< 5000 ms") if big else ("max", 1000, "< 1000 ms"),
+            e)
+        row("pss1000", "foster, %d services: PSS (KiB)" % m, {"foster": t.get("tree_pss_kib")}, "%d",
+            ("max", 16384, "< 16 MiB") if big else None, e)
         row("wake1000", "foster, %d services: idle wakeups/s" % m, {"foster": t.get("wakeups_per_s")}, "%.2f",
             ("max", 0.05, "0"), e)
-        row("stop1000", "foster, %d services: stop (ms, median)" % m, {"foster": t.get("stop_ms")}, "%.0f", None, e)
+        row("stop1000", "foster, %d services: stop (ms, median)" % m, {"foster": t.get("stop_ms")}, "%.0f",
+            ("max", 2000, "< 2000 ms") if big else None, e)
         sj = t.get("status_json") or {}
         row("json_med", "`fosterctl status --json`, %d services (ms, median of %d)" % (m, cfg["status_iters"]),
             {"foster": sj.get("median_ms")}, "%.1f", ("max", 20, "< 20 ms"), e)
@@ -843,6 +861,12 @@ def main():
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     ap.add_argument("--tests", default=",".join(ALL_TESTS), help="comma list of %s" % ",".join(ALL_TESTS))
     ap.add_argument("--supervisors", help="comma list of %s (default all)" % ",".join(SUPERVISORS))
+    ap.add_argument("--shape", choices=("svc", "sh"), default="svc",
+                    help="each service: one exec of svc (default), or `/bin/sh -c ': > MARKER; exec sleep 1000'` "
+                         "(s6, runit: a #!/bin/sh run script doing the same)")
+    ap.add_argument("--services", type=int, help="services in the `hundred` test (default 100)")
+    ap.add_argument("--many", type=int, help="services in the `thousand` test (default 1000; 10000 works, "
+                                             "see bench/README.md for the limits it needs)")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                     help="first wait up to SECONDS for the machine to be quiet (< 0.2 CPUs busy)")
     args = ap.parse_args()
@@ -861,6 +885,13 @@ def main():
     if args.quick:
         cfg.update(rounds=1, idle_window=2.0, cli_iters=10, cli_slow_iters=3, many_rounds=1, status_iters=20,
                    client_rounds=5, warmup=1.0, restart_window=2.0)
+
+    if args.services:
+        cfg["services"] = args.services
+    if args.many:
+        cfg["many"] = args.many
+        cfg["start_timeout"] = max(cfg["start_timeout"], args.many // 50)
+    cfg["shape"] = args.shape
 
     wait_for_quiet_machine(args.wait_idle)
     QuietGate.budget = args.wait_idle
@@ -898,6 +929,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="foster-svcbench-") as tmp:
         try:
             bins = compile_helpers(tmp, (("svc", True), ("ctlstorm", False), ("execdrv", False)))
+            bins["shape"] = args.shape
             if "foster" in kinds:  # private copies: a rebuild during the run must not change what is measured
                 for b in ("foster", "fosterctl"):
                     shutil.copy2(paths[b], os.path.join(tmp, b))
@@ -969,10 +1001,16 @@ def main():
                                                   ", ".join(str(x) for x in sorted(set(rec.get("stop_exit", []))))
                                                   or "—"))
         out.append("")
-    notes = [
+    shape_note = (
         "services: one exec of `svc` (bench/svc.c, static): creates its marker file, then pause()s; the default "
         "SIGTERM action ends it. foster and supervisord exec `svc MARKER`; s6 and runit exec `./run`, a symlink "
-        "to svc that creates `./marker` (a dangling symlink to the marker), so every supervisor pays one exec.",
+        "to svc that creates `./marker` (a dangling symlink to the marker), so every supervisor pays one exec.")
+    if cfg.get("shape") == "sh":
+        shape_note = ("services (--shape sh): `/bin/sh -c ': > MARKER; exec sleep 1000'` for foster and supervisord; "
+                      "for s6 and runit `./run` is a `#!/bin/sh` script doing the same, so every supervisor pays "
+                      "the same two execs (sh, then sleep) per service.")
+    notes = [
+        shape_note,
         "start: from just before the supervisor is spawned until the last of the markers appeared (inotify on "
         "the marker directory); a fresh directory each round; rounds interleaved across supervisors.",
         "stop: after %g s settled (supervisord's `startsecs` passed), pidfds on the supervisor, every process "

@@ -1,13 +1,17 @@
 // spawn.cpp — the parent side of starting a child.
 //
-// The primitive is clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): the child
-// shares our memory instead of copying the page tables, and we are suspended
-// until it has exec'd or exited, so the exec report can be read at once and
-// the child's use of our memory ends before we run again. docs/DESIGN.md has
-// the figures against fork and posix_spawn.
+// The primitive is clone(CLONE_VM | CLONE_PIDFD): the child shares our memory
+// instead of copying the page tables. spawn() adds CLONE_VFORK: we are
+// suspended until the child has exec'd or exited, so the exec report can be
+// read at once and the child's use of our memory ends before we run again.
+// spawn_without_waiting() does not: we go on while the child sets itself up
+// and execs (services start in parallel), and the memory it reads (request,
+// plan, stack) stays untouched, owned by the StartingChild, until its report
+// pipe closes. docs/DESIGN.md has the figures against fork and posix_spawn.
 #include "spawn.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -48,6 +52,45 @@ char* child_stack_top() {
     return top;
 }
 
+// Stacks of children that run alongside us (spawn_without_waiting), one per
+// child until its exec. A few are kept for the next starts: a burst of
+// service starts then maps them once.
+constexpr std::size_t spare_stacks_kept = 8;
+std::vector<char*>& spare_stacks() {
+    static std::vector<char*> spares;
+    return spares;
+}
+
+char* map_stack() {
+    const std::size_t guard = 4096;
+    void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    if (mprotect(base, guard, PROT_NONE) != 0) {
+        munmap(base, child_stack_size + guard);
+        return nullptr;
+    }
+    return static_cast<char*>(base) + guard + child_stack_size;
+}
+
+char* take_stack() {
+    auto& spares = spare_stacks();
+    if (spares.empty()) return map_stack();
+    char* top = spares.back();
+    spares.pop_back();
+    return top;
+}
+
+void give_back_stack(char* top) {
+    auto& spares = spare_stacks();
+    if (spares.size() < spare_stacks_kept) {
+        spares.push_back(top);  // reserve() below keeps this from throwing in a destructor
+        return;
+    }
+    const std::size_t guard = 4096;
+    munmap(top - child_stack_size - guard, child_stack_size + guard);
+}
+
 std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
     for (const auto& entry : envp)
         if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
@@ -58,7 +101,7 @@ std::string env_value(const std::vector<std::string>& envp, std::string_view nam
 // Storage the plan's pointers point into; lives across the clone call.
 struct PlanStorage {
     std::vector<const char*> argv;
-    std::vector<std::string> env_strings;
+    std::string listen_pid_entry;
     std::vector<char*> envp;
     std::vector<std::string> candidates;
     std::vector<const char*> candidate_ptrs;
@@ -90,21 +133,23 @@ ChildPlan make_plan(const SpawnRequest& request, PlanStorage& storage, int repor
     for (const auto& a : request.argv) storage.argv.push_back(a.c_str());
     storage.argv.push_back(nullptr);
 
-    storage.env_strings = request.envp;
-    std::size_t listen_pid_index = storage.env_strings.size();
-    if (request.rewrite_listen_pid) {
-        for (std::size_t i = 0; i < storage.env_strings.size(); ++i) {
-            if (storage.env_strings[i].rfind("LISTEN_PID=", 0) == 0) {
-                // Room for any pid; the child writes its digits and a NUL.
-                storage.env_strings[i] = "LISTEN_PID=" + std::string(20, '\0');
-                listen_pid_index = i;
-            }
-        }
+    // envp points into the request's own strings (execve only reads them),
+    // except the LISTEN_PID= entries: those point to one entry of the
+    // storage's with room for any pid, which the child fills in.
+    const bool rewrite = request.rewrite_listen_pid;
+    if (rewrite) {
+        storage.listen_pid_entry = "LISTEN_PID=" + std::string(20, '\0');
+        storage.listen_pid_digits = storage.listen_pid_entry.data() + std::strlen("LISTEN_PID=");
     }
-    for (auto& e : storage.env_strings) storage.envp.push_back(e.data());
+    for (const auto& e : request.envp) {
+        if (rewrite && e.rfind("LISTEN_PID=", 0) == 0) storage.envp.push_back(storage.listen_pid_entry.data());
+        else storage.envp.push_back(const_cast<char*>(e.c_str()));
+    }
     storage.envp.push_back(nullptr);
-    if (listen_pid_index < storage.env_strings.size())
-        storage.listen_pid_digits = storage.env_strings[listen_pid_index].data() + std::strlen("LISTEN_PID=");
+    // No LISTEN_PID= entry to fill in: nothing for the child to write.
+    if (rewrite && std::none_of(request.envp.begin(), request.envp.end(),
+                                [](const std::string& e) { return e.rfind("LISTEN_PID=", 0) == 0; }))
+        storage.listen_pid_digits = nullptr;
 
     storage.candidates = executable_candidates(request.argv.front(), request.envp);  // spawn() checked: not empty
     for (const auto& c : storage.candidates) storage.candidate_ptrs.push_back(c.c_str());
@@ -169,6 +214,28 @@ SpawnFailure read_report(int report_fd, pid_t pid) {
 
 }  // namespace
 
+// See spawn.hpp. Nothing here moves once the child is started: the plan's
+// pointers point into `storage` and `request`, the child into all three.
+struct SpawnMemory {
+    SpawnRequest request;
+    PlanStorage storage;
+    ChildPlan plan{};
+    char* stack = nullptr;
+    ChildReport report{};
+    std::size_t report_bytes = 0;
+
+    SpawnMemory() { spare_stacks().reserve(spare_stacks_kept); }
+    ~SpawnMemory() {
+        if (stack != nullptr) give_back_stack(stack);
+    }
+    SpawnMemory(const SpawnMemory&) = delete;
+    SpawnMemory& operator=(const SpawnMemory&) = delete;
+};
+
+void SpawnMemoryDeleter::operator()(SpawnMemory* memory) const noexcept { delete memory; }
+
+const SpawnRequest& StartingChild::request() const { return memory->request; }
+
 std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& envp) {
     if (name.find('/') != std::string::npos) return {name};
     std::string path = env_value(envp, "PATH");
@@ -224,6 +291,72 @@ SpawnResult spawn(const SpawnRequest& request) {
     SpawnFailure failure = read_report(report.read_end.get(), pid);
     if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
     return {SpawnedChild{pid, std::move(child_pidfd)}, {}};
+}
+
+StartResult spawn_without_waiting(SpawnRequest&& request) {
+    if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
+    int ends[2];
+    // Non-blocking: the loop reads the report when it comes, never waits for it.
+    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+    if (!request.pass_fds.empty()) {
+        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
+        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
+        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+        report.write_end = std::move(moved);
+    }
+    std::unique_ptr<SpawnMemory, SpawnMemoryDeleter> memory{new SpawnMemory};
+    memory->stack = take_stack();
+    if (memory->stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    memory->request = std::move(request);
+    memory->plan = make_plan(memory->request, memory->storage, report.write_end.get());
+
+    // Where the child would write our errno, it must not run alongside us.
+    // Nor where it sets its OOM score: the kernel gives a new oom_score_adj
+    // to every process that shares the writer's memory, unless that process
+    // is suspended in a vfork (fs/proc/base.c, __set_oom_adj), so foster
+    // would take the service's score too.
+    const int wait_flag =
+        !FOSTER_RAW_CHILD_SYSCALLS || memory->request.process.oom_score_adjust.has_value() ? CLONE_VFORK : 0;
+    int pidfd = -1;
+    const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | CLONE_PIDFD | SIGCHLD, &memory->plan,
+                            &pidfd);
+    if (pid < 0) {
+        const int error = errno;
+        request = std::move(memory->request);
+        return {std::nullopt, {SpawnStage::fork, error, -1}};
+    }
+    // The child's copy of the write end is then the only one: it closes at
+    // exec or exit. Closed before anything else is spawned, so that no later
+    // child inherits it and holds the pipe open.
+    report.write_end.reset();
+    return {StartingChild{pid, Fd{pidfd}, std::move(report.read_end), std::move(memory)}, {}};
+}
+
+std::optional<SpawnFailure> read_exec_outcome(StartingChild& child, bool wait) {
+    SpawnMemory& m = *child.memory;
+    for (;;) {
+        char discard[sizeof(ChildReport)];
+        char* into = m.report_bytes < sizeof m.report ? reinterpret_cast<char*>(&m.report) + m.report_bytes : discard;
+        const std::size_t room = m.report_bytes < sizeof m.report ? sizeof m.report - m.report_bytes : sizeof discard;
+        const ssize_t n = ::read(child.report.get(), into, room);
+        if (n > 0) {
+            m.report_bytes += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+            if (!wait) return std::nullopt;
+            pollfd p{child.report.get(), POLLIN, 0};
+            (void)::poll(&p, 1, -1);
+            continue;
+        }
+        if (n < 0) return SpawnFailure{SpawnStage::exec, errno, child.pid};
+        break;  // EOF: the child exec'd or exited
+    }
+    if (m.report_bytes == 0) return SpawnFailure{};
+    if (m.report_bytes != sizeof m.report) return SpawnFailure{SpawnStage::exec, EIO, child.pid};
+    return SpawnFailure{static_cast<SpawnStage>(m.report.stage), m.report.error, child.pid, m.report.detail};
 }
 
 std::string describe_spawn_failure(SpawnStage stage, const std::string& program,

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -135,6 +136,47 @@ std::string describe_spawn_failure(SpawnStage stage, const SpawnRequest& request
 
 // Starts the child and returns once it has exec'd or failed. The caller reaps it.
 SpawnResult spawn(const SpawnRequest& request);
+
+// What a child started by spawn_without_waiting reads until its exec: the
+// request, its flat plan, the child's stack. Opaque; freed only once the
+// report pipe has closed (the child exec'd or exited, and so no longer uses
+// foster's memory).
+struct SpawnMemory;
+struct SpawnMemoryDeleter {
+    void operator()(SpawnMemory* memory) const noexcept;
+};
+
+// A child whose exec is still under way.
+struct StartingChild {
+    pid_t pid = -1;
+    Fd pidfd;
+    Fd report;  // non-blocking: readable at the failure report, EOF at exec or exit
+    std::unique_ptr<SpawnMemory, SpawnMemoryDeleter> memory;
+
+    // The request it was started from (for describing a failure).
+    [[nodiscard]] const SpawnRequest& request() const;
+};
+
+struct StartResult {
+    std::optional<StartingChild> child;
+    SpawnFailure failure;  // meaningful when !child: nothing was started
+};
+
+// Starts the child and returns at once, without waiting for its exec (the
+// service runner starts many services in parallel this way). The outcome
+// comes from read_exec_outcome once `report` is readable. `request` is moved
+// into the child's memory when a child was started, and left as it was
+// otherwise. Where the child cannot run alongside foster
+// (FOSTER_RAW_CHILD_SYSCALLS in spawn_child.hpp) this waits for the exec, and
+// the outcome is readable at once.
+StartResult spawn_without_waiting(SpawnRequest&& request);
+
+// The exec's outcome once the report pipe has closed: stage none for a
+// successful exec, else the step that failed. nullopt while it is still
+// open (unless `wait`: then it waits for the close, which a child that has
+// exited has already made). After it returns a value, `child.memory` is no
+// longer in use and may go.
+std::optional<SpawnFailure> read_exec_outcome(StartingChild& child, bool wait = false);
 
 // PATH lookup is done here, before fork: the candidates execve tries in order.
 std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& envp);

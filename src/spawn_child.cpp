@@ -30,19 +30,51 @@ struct KernelSigaction {
 
 constexpr std::size_t kernel_sigset_size = 8;
 
-// The syscall's result, with errno turned into a negative return so the
-// child never depends on the shared errno slot.
-long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
-    const long r = syscall(number, a, b, c, d);
+// The system call itself, its failure as a negative errno. Without
+// CLONE_VFORK the child shares foster's memory while foster runs on, and
+// glibc's syscall(2) would store a failure in errno, which is foster's
+// thread-local errno (the child has no TLS of its own): the architectures
+// below get the instruction itself, so the child writes nothing but its plan
+// scratch and its own stack. Elsewhere the child keeps syscall(2) and spawn()
+// keeps waiting for the exec (spawn_child_shares_nothing).
+#if FOSTER_RAW_CHILD_SYSCALLS
+#if defined(__x86_64__)
+long raw_syscall(long number, long a, long b, long c, long d, long e) noexcept {
+    long result;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    return result;
+}
+#elif defined(__aarch64__)
+long raw_syscall(long number, long a, long b, long c, long d, long e) noexcept {
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+    return x0;
+}
+#endif
+#else
+long raw_syscall(long number, long a, long b, long c, long d, long e) noexcept {
+    const long r = syscall(number, a, b, c, d, e);
     return r < 0 ? -errno : r;
+}
+#endif
+
+// The syscall's result, with a failure as a negative errno.
+long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+    return raw_syscall(number, a, b, c, d, 0);
 }
 
-// prctl with all five arguments: syscall(2) passes whatever is in the
-// registers for arguments not given, and prctl rejects non-zero unused ones.
-long sys_prctl(long option, long a) noexcept {
-    const long r = syscall(SYS_prctl, option, a, 0L, 0L, 0L);
-    return r < 0 ? -errno : r;
-}
+// prctl with all five arguments: prctl rejects non-zero unused ones.
+long sys_prctl(long option, long a) noexcept { return raw_syscall(SYS_prctl, option, a, 0L, 0L, 0L); }
 
 template <typename T>
 long arg(T value) noexcept {

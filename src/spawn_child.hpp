@@ -1,11 +1,22 @@
 // spawn_child.hpp — the only code that runs between clone and exec.
 //
-// It runs in a child that shares foster's memory (CLONE_VM | CLONE_VFORK) on a
-// stack of its own, so it may touch nothing but the plan and its own stack:
-// no allocation, no locks, no errno-dependent library state, no C++ runtime.
-// System calls are made directly (syscall(2)) so that no interposed wrapper
-// (a sanitizer's, or glibc's set*id broadcast) runs in the child.
+// It runs in a child that shares foster's memory (CLONE_VM) on a stack of its
+// own, so it may touch nothing but the plan and its own stack: no
+// allocation, no locks, no errno, no C++ runtime. Services' children run
+// alongside foster (no CLONE_VFORK: spawn_without_waiting), so this holds
+// while foster goes on changing its own memory. System calls are made
+// directly (the syscall instruction, see spawn_child.cpp) so that no
+// interposed wrapper (a sanitizer's, or glibc's set*id broadcast) runs in the
+// child and nothing writes foster's errno.
 #pragma once
+
+// The architectures whose child makes its system calls without glibc (and so
+// never writes errno): only there may a child run alongside foster.
+#if defined(__x86_64__) || defined(__aarch64__)
+#define FOSTER_RAW_CHILD_SYSCALLS 1
+#else
+#define FOSTER_RAW_CHILD_SYSCALLS 0
+#endif
 
 #include <signal.h>
 #include <sys/types.h>

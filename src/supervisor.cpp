@@ -122,6 +122,8 @@ void Supervisor::close_stopped_sockets() {
 }
 
 Supervisor::~Supervisor() {
+    // A child still before its exec reads that memory: it is not freed under it.
+    for (auto& [pid, in_flight] : execs_in_flight_) (void)in_flight.child.memory.release();
     for (auto& s : services_) {
         drop_output(*s);
         unlink_unused_paths(s->sockets, {});  // foster is going: nobody answers there any more
@@ -223,7 +225,13 @@ void Supervisor::on_signals() {
 
 void Supervisor::on_children() {
     const TimePoint now = Clock::now();
-    for (const auto& child : reap_terminated_children()) {
+    const auto reaped = reap_terminated_children();
+    // Their pids may be recycled from now on: no service signals one any more.
+    for (const auto& child : reaped)
+        if (const auto it = by_pid_.find(child.pid); it != by_pid_.end()) it->second->main_process.reset();
+        else if (const auto side = by_side_pid_.find(child.pid); side != by_side_pid_.end())
+            side->second->side_process.reset();
+    for (const auto& child : reaped) {
         if (program_ && program_->on_reaped(child)) {
             on_program_exit();
             continue;
@@ -236,12 +244,13 @@ void Supervisor::on_children() {
         }
         if (reap_hook(child.pid, child.exit)) continue;
         if (reap_side(child.pid, child.exit)) continue;
+        // Its exec's outcome first (the pipe closed when it exited).
+        if (execs_in_flight_.contains(child.pid)) on_exec_report(child.pid, true);
         const auto it = by_pid_.find(child.pid);
         if (it == by_pid_.end()) continue;  // an orphan foster adopted: reaped, nothing more
         Service& s = *it->second;
         by_pid_.erase(it);
         if (new_run_failed(s, child.exit)) continue;  // overlapping restart: the old run keeps serving
-        s.pidfd.reset();
         s.last_exit = child.exit;
         handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
     }
@@ -345,13 +354,13 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 }
 
 // To the process group (the whole service), and to the main process through
-// its pidfd in case it left the group. A stop signal is followed by SIGCONT
+// its pid in case it left the group. A stop signal is followed by SIGCONT
 // (as systemd and foster's leftovers do): a stopped process that handles it
 // could not act on it otherwise, and would wait for the SIGKILL.
 void Supervisor::signal_service(Service& s, int sig) {
     for (const int each : {sig, SIGCONT}) {
         if (const auto pgid = s.machine.process_group()) kill(-*pgid, each);
-        if (s.pidfd) send_signal(s.pidfd, each);
+        if (s.main_process) send_signal(s.main_process, each);
         if (sig == SIGKILL || sig == SIGCONT) break;
     }
 }
@@ -409,28 +418,23 @@ void Supervisor::spawn_service(Service& s) {
     SpawnRequest request = request_for(s, s.config.argv, stdio);
     pass_sockets(s.sockets, request);
     log_buffer_.new_run(s.config.name);
-    SpawnResult result = spawn(request);
-    const pid_t pid = result.child ? result.child->pid : result.failure.pid;
-    if (pid < 0) {
+    make_room_for_an_exec();
+    StartResult result = spawn_without_waiting(std::move(request));
+    if (!result.child) {
         note_spawn_failure(s, describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
                                   log::errno_text(result.failure.error));
         handle(s, s.machine.spawn_failed(now, result.failure.error));
         return;
     }
+    const pid_t pid = result.child->pid;
     end_spawn_failures(s, "started");
     by_pid_[pid] = &s;
     s.run_active = true;
     s.last_exit.reset();
+    s.main_process = MainProcess{pid};
+    result.child->pidfd.reset();  // held by pid (main_process.hpp)
     handle(s, s.machine.spawned(now, pid));
-    if (result.child) {
-        s.pidfd = std::move(result.child->pidfd);
-        handle(s, s.machine.exec_succeeded(now));
-    } else {
-        log::error(s.config.name + ": " +
-                   describe_spawn_failure(result.failure.stage, request, result.failure.detail) + ": " +
-                   log::errno_text(result.failure.error));
-        handle(s, s.machine.exec_failed(now, result.failure.error));
-    }
+    watch_exec(std::move(*result.child));  // exec_succeeded or exec_failed comes from there
 }
 
 void Supervisor::note_spawn_failure(Service& s, const std::string& text) {

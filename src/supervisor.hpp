@@ -29,6 +29,7 @@
 #include "leftovers.hpp"
 #include "log_buffer.hpp"
 #include "log.hpp"
+#include "main_process.hpp"
 #include "notify.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -36,6 +37,7 @@
 #include "program.hpp"
 #include "service_request.hpp"
 #include "service_state.hpp"
+#include "spawn.hpp"
 #include "syslog_source.hpp"
 #include "systemd_notifier.hpp"
 
@@ -47,7 +49,7 @@ struct Service {
 
     ServiceConfig config;
     service::StateMachine machine;
-    Fd pidfd;                   // the main process, while it lives
+    MainProcess main_process;   // while it lives (main_process.hpp)
     TimerQueue::Id timer = 0;   // the machine's one deadline
     bool wanted = false;        // desired state: up (autostart, fosterctl start)
     bool start_pending = false; // wanted, waiting for its dependencies
@@ -90,7 +92,7 @@ struct Service {
     // beside the machine's, until it is gone. The service is down only
     // when both are.
     std::optional<service::SideRun> side;
-    Fd side_pidfd;                       // its main process, while it lives
+    MainProcess side_process;            // its main process, while it lives
     TimerQueue::Id side_timer = 0;       // its stop_timeout
     pid_t side_stop_command_pid = -1;
     TimerQueue::Id overlap_timer = 0;    // overlap_timeout, while the old run serves
@@ -137,6 +139,12 @@ private:
     void note_spawn_failure(Service& s, const std::string& text);
     void end_spawn_failures(Service& s, const char* outcome);
     void spawn_service(Service& s);
+    // The exec of a service's process, read as an event (supervisor_exec.cpp):
+    // spawn_service does not wait for it, so services start in parallel.
+    void watch_exec(StartingChild child);
+    void on_exec_report(pid_t pid, bool exited);
+    void make_room_for_an_exec();
+    void wait_for_an_exec();
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
     // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the
@@ -260,6 +268,13 @@ private:
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
     std::unordered_map<pid_t, Service*> by_side_pid_;  // main processes of side runs
+    // Services' processes whose exec is under way, each with the memory its
+    // child still reads and the watch on its report pipe.
+    struct ExecInFlight {
+        StartingChild child;
+        EventLoop::Token token = 0;
+    };
+    std::unordered_map<pid_t, ExecInFlight> execs_in_flight_;
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<SyslogSource> syslog_;
     NotifySocket notify_;

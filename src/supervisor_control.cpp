@@ -84,12 +84,12 @@ Response Supervisor::reload_services(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         const Service& s = *find(name);
         if (!s.config.reload_signal) return failure(name + " has no reload_signal");
-        if (!s.pidfd) return failure(name + " is not running");
+        if (!s.main_process) return failure(name + " is not running");
     }
     for (const auto& name : names) {
         Service& s = *find(name);
         const int sig = *s.config.reload_signal;
-        if (!send_signal(s.pidfd, sig))
+        if (!send_signal(s.main_process, sig))
             return failure("cannot send " + signal_name(sig) + " to " + name + ": " + log::errno_text(errno));
         log::info(name + ": sent " + signal_name(sig) + " to reload it (fosterctl)");
     }
@@ -136,8 +136,8 @@ Response Supervisor::handle_request(const control::Request& asked) {
         case Command::signal:
             for (const auto& name : request.names) {
                 Service& s = *find(name);
-                if (!s.pidfd) return failure(name + " is not running");
-                if (!send_signal(s.pidfd, request.signal))
+                if (!s.main_process) return failure(name + " is not running");
+                if (!send_signal(s.main_process, request.signal))
                     return failure("cannot send " + signal_name(request.signal) + " to " + name + ": " +
                                    log::errno_text(errno));
                 log::info(name + ": sent " + signal_name(request.signal) + " (fosterctl)");

@@ -161,7 +161,7 @@ void Supervisor::kill_hooks(Service& s) {
 bool Supervisor::run_stop_command(Service& s) {
     // Without a main process (it exited and left processes behind) there is
     // nothing for the command to talk to: the stop signal reaches the group.
-    if (s.config.stop_command.empty() || !s.pidfd || s.stop_command_pid > 0) return false;
+    if (s.config.stop_command.empty() || !s.main_process || s.stop_command_pid > 0) return false;
     const auto main_pid = s.machine.pid();
     if (!main_pid) return false;
     const auto pid = run_hook(s, "stop_command", s.config.stop_command, {{"MAINPID", std::to_string(*main_pid)}});

@@ -86,7 +86,7 @@ bool Supervisor::begin_overlap(Service& s) {
     by_pid_.erase(old.pid);
     by_side_pid_[old.pid] = &s;
     s.side.emplace(s.config.name, old, SideRun::Role::serving);
-    s.side_pidfd = std::move(s.pidfd);
+    s.side_process = std::exchange(s.main_process, {});
     s.overlap_failure.reset();
     s.overlap_timed_out = false;
     if (s.config.healthcheck) s.serving_health = s.health;
@@ -155,7 +155,7 @@ void Supervisor::abandon_new(Service& s, const std::string& why, bool new_main_g
     loop_.timers().cancel(std::exchange(s.overlap_timer, 0));
     loop_.timers().cancel(std::exchange(s.side_timer, 0));
     stop_probe(s);
-    Fd new_pidfd = std::exchange(s.pidfd, std::move(s.side_pidfd));
+    const MainProcess new_process = std::exchange(s.main_process, std::exchange(s.side_process, {}));
     if (abandoned.pid > 0) by_pid_.erase(abandoned.pid);
     by_side_pid_.erase(old.pid);
     by_pid_[old.pid] = &s;
@@ -168,7 +168,7 @@ void Supervisor::abandon_new(Service& s, const std::string& why, bool new_main_g
     log::error(s.config.name + ": overlapping restart failed: " + *s.overlap_failure);
     if (abandoned.pid > 0 && (abandoned.main_alive || abandoned.group_alive)) {
         s.side.emplace(s.config.name, abandoned, SideRun::Role::abandoned);
-        s.side_pidfd = std::move(new_pidfd);
+        s.side_process = new_process;
         if (abandoned.main_alive) by_side_pid_[abandoned.pid] = &s;
         apply_side(s, s.side->stop(now, SideRun::Role::abandoned, s.machine.policy()));
     }
@@ -200,12 +200,12 @@ void Supervisor::apply_side(Service& s, const SideRun::Step& step) {
     if (step.stop && run_side_stop_command(s)) return;
     const service::Run& run = s.side->run();
     if (run.main_alive || run.group_alive) kill(-run.pid, step.send_signal);
-    if (s.side_pidfd) send_signal(s.side_pidfd, step.send_signal);
+    if (s.side_process) send_signal(s.side_process, step.send_signal);
 }
 
 // stop_command, with MAINPID = the old (or abandoned) main process.
 bool Supervisor::run_side_stop_command(Service& s) {
-    if (s.config.stop_command.empty() || !s.side_pidfd || !s.side->run().main_alive || s.side_stop_command_pid > 0)
+    if (s.config.stop_command.empty() || !s.side_process || !s.side->run().main_alive || s.side_stop_command_pid > 0)
         return false;
     const auto pid = run_hook(s, "stop_command", s.config.stop_command,
                               {{"MAINPID", std::to_string(s.side->run().pid)}});
@@ -227,7 +227,7 @@ bool Supervisor::reap_side(pid_t pid, const ExitStatus& status) {
     if (it == by_side_pid_.end()) return false;
     Service& s = *it->second;
     by_side_pid_.erase(it);
-    s.side_pidfd.reset();
+    s.side_process.reset();
     if (!s.side || s.side->run().pid != pid) return true;
     const log::About about(s.config.name);
     apply_side(s, s.side->main_exited(Clock::now(), machine_status(status), group_gone(pid), s.machine.policy()));
@@ -239,7 +239,7 @@ bool Supervisor::reap_side(pid_t pid, const ExitStatus& status) {
 // run failed before it was ready. True when handled here.
 bool Supervisor::new_run_failed(Service& s, const ExitStatus& status) {
     if (!s.side || !s.side->serving()) return false;
-    s.pidfd.reset();
+    s.main_process.reset();
     abandon_new(s, "the new process exited (" + describe(status) + ") before it was ready", true);
     return true;
 }
@@ -278,7 +278,7 @@ void Supervisor::forget_side(Service& s) {
         if (s.side->role() == SideRun::Role::draining) log::info(s.config.name + ": the old process is gone");
     }
     s.side.reset();
-    s.side_pidfd.reset();
+    s.side_process.reset();
     s.serving_health.reset();
 }
 
