@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <cerrno>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 #include <system_error>
 
 #include "contained.hpp"
@@ -660,16 +662,6 @@ bool Supervisor::dependencies_ready(const Service& s) const {
     return true;
 }
 
-bool Supervisor::dependents_down(const Service& s) const {
-    for (const auto& other : services_) {
-        const auto& deps = other->config.depends_on;
-        const bool depends = std::any_of(deps.begin(), deps.end(),
-                                         [&](const std::string& dep) { return answers_to(s.config, dep); });
-        if (depends && !other->down()) return false;
-    }
-    return true;
-}
-
 Service* Supervisor::find(const std::string& name) const {
     for (const auto& s : services_)
         if (s->config.name == name && !s->removing) return s.get();
@@ -725,11 +717,25 @@ void Supervisor::advance_shutdown() {
     // Dependents before what they depend on (reverse start order), so a stop
     // that completes at once (a service in backoff) frees its dependencies in
     // the same pass.
+    // How many services still up depend on each name (a service's, or an
+    // instance group's): one pass, not one per service, so a stop of
+    // thousands of services stays linear.
+    std::unordered_map<std::string_view, std::size_t> up_dependents;
+    for (const auto& other : services_)
+        if (!other->down())
+            for (const auto& dep : other->config.depends_on) ++up_dependents[dep];
+    const auto needed = [&](std::string_view name) {
+        const auto found = up_dependents.find(name);
+        return found != up_dependents.end() && found->second > 0;
+    };
     for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
         Service& s = **it;
-        if (s.machine.is_down() || s.stop_sent || !dependents_down(s)) continue;
+        if (s.machine.is_down() || s.stop_sent) continue;
+        if (needed(s.config.name) || (!s.config.instance_of.empty() && needed(s.config.instance_of))) continue;
         s.stop_sent = true;
         handle(s, s.machine.stop_requested(Clock::now()));
+        if (s.down())
+            for (const auto& dep : s.config.depends_on) --up_dependents[dep];
     }
     // A post_stop still running is waited for (bounded by hook_timeout and shutdown_timeout).
     if (!std::all_of(services_.begin(), services_.end(),

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config.hpp"
@@ -222,7 +223,6 @@ private:
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;
     [[nodiscard]] bool dependencies_ready(const Service& s) const;
-    [[nodiscard]] bool dependents_down(const Service& s) const;
     [[nodiscard]] Service* find(const std::string& name) const;
     // fosterctl's names with a table's name replaced by its instances
     // (instances.hpp), in the order given; unknown names are kept as given.
@@ -267,6 +267,9 @@ private:
     std::vector<std::unique_ptr<Service>> services_;  // in start order
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
+    // Hooks started and not yet reaped (run_hook): a reaped pid not among them
+    // is no hook, without a look at every service.
+    std::unordered_set<pid_t> hook_pids_;
     std::unordered_map<pid_t, Service*> by_side_pid_;  // main processes of side runs
     // Services' processes whose exec is under way, each with the memory its
     // child still reads and the watch on its report pipe.

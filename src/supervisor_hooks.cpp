@@ -67,6 +67,7 @@ std::optional<pid_t> Supervisor::run_hook(Service& s, const char* what, const st
         return std::nullopt;  // an exec failure's child is reaped as an orphan
     }
     log::info(s.config.name + ": running its " + what + " (pid " + std::to_string(result.child->pid) + ")");
+    hook_pids_.insert(result.child->pid);
     return result.child->pid;
 }
 
@@ -178,17 +179,22 @@ void Supervisor::kill_stop_command(Service& s) { kill_session(s.stop_command_pid
 // ------------------------------------------------------------------ reaping
 
 bool Supervisor::reap_hook(pid_t pid, const ExitStatus& status) {
+    // Most reaped children are no hook: they are not looked for among every service.
+    if (!hook_pids_.contains(pid)) return false;
     for (auto& s : services_) {
         if (s->pre_start_pid == pid) {
+            hook_pids_.erase(pid);
             on_pre_start_exit(*s, status);
             return true;
         }
         if (s->post_stop_pid == pid) {
+            hook_pids_.erase(pid);
             on_post_stop_exit(*s, status);
             return true;
         }
         if (s->stop_command_pid != pid) continue;
         s->stop_command_pid = -1;
+        hook_pids_.erase(pid);
         if (status.code() != 0)
             log::error(s->config.name + ": stop_command exited with status " + std::to_string(status.code()));
         return true;

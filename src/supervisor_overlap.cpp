@@ -216,12 +216,15 @@ bool Supervisor::run_side_stop_command(Service& s) {
 
 // A side run's main process, or its stop_command, was reaped.
 bool Supervisor::reap_side(pid_t pid, const ExitStatus& status) {
-    for (auto& owned : services_) {
-        if (owned->side_stop_command_pid != pid) continue;
-        owned->side_stop_command_pid = -1;
-        if (status.code() != 0)
-            log::error(owned->config.name + ": stop_command exited with status " + std::to_string(status.code()));
-        return true;
+    // A side run's stop_command is a hook (run_hook): looked for only then.
+    if (hook_pids_.erase(pid) > 0) {
+        for (auto& owned : services_) {
+            if (owned->side_stop_command_pid != pid) continue;
+            owned->side_stop_command_pid = -1;
+            if (status.code() != 0)
+                log::error(owned->config.name + ": stop_command exited with status " + std::to_string(status.code()));
+            return true;
+        }
     }
     const auto it = by_side_pid_.find(pid);
     if (it == by_side_pid_.end()) return false;
