@@ -360,9 +360,14 @@ void Supervisor::arm_timer(Service& s, TimePoint when) {
 // (as systemd and foster's leftovers do): a stopped process that handles it
 // could not act on it otherwise, and would wait for the SIGKILL.
 void Supervisor::signal_service(Service& s, int sig) {
+    const auto pgid = s.machine.process_group();
+    // Once, not twice: a program that takes a second SIGINT or SIGTERM as
+    // "quit now" (many do) must not lose its graceful stop to foster's
+    // aim at both its group and itself.
+    const bool main_apart = s.main_process && (!pgid || getpgid(s.main_process.pid) != *pgid);
     for (const int each : {sig, SIGCONT}) {
-        if (const auto pgid = s.machine.process_group()) kill(-*pgid, each);
-        if (s.main_process) send_signal(s.main_process, each);
+        if (pgid) kill(-*pgid, each);
+        if (main_apart) send_signal(s.main_process, each);
         if (sig == SIGKILL || sig == SIGCONT) break;
     }
 }

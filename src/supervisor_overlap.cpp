@@ -28,6 +28,8 @@
 #include "signal_names.hpp"
 #include "supervisor.hpp"
 
+#include <unistd.h>
+
 namespace foster {
 
 namespace {
@@ -199,8 +201,12 @@ void Supervisor::apply_side(Service& s, const SideRun::Step& step) {
     }
     if (step.stop && run_side_stop_command(s)) return;
     const service::Run& run = s.side->run();
-    if (run.main_alive || run.group_alive) kill(-run.pid, step.send_signal);
-    if (s.side_process) send_signal(s.side_process, step.send_signal);
+    const bool group = run.main_alive || run.group_alive;
+    if (group) kill(-run.pid, step.send_signal);
+    // The main process only when it left its group: a second stop signal
+    // may mean "quit now" to it (signal_service).
+    if (s.side_process && (!group || getpgid(s.side_process.pid) != run.pid))
+        send_signal(s.side_process, step.send_signal);
 }
 
 // stop_command, with MAINPID = the old (or abandoned) main process.

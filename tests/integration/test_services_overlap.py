@@ -157,6 +157,10 @@ def clean_end(runner, foster, expected_status=0):
 
 def test_both_pids_visible_and_old_serves_until_new_is_ready(runner):
     d, port, foster, _, sock, _ = start_web(runner, delay="0.5")
+    # The new server gets ready 2 s after its start: the overlap is seen by
+    # the polls below also on a loaded machine (a sanitizer build, tests in
+    # parallel).
+    (d / "delay").write_text("2")
     old = status_json(sock)["web"]["pid"]
     dep_pid = status_json(sock)["dep"]["pid"]
     client = Client(port)
@@ -239,6 +243,7 @@ def test_reload_with_restart_mode_overlap(runner):
     client = Client(port)
     client.start()
     wait_until(lambda: client.answers, what="a first answer")
+    (d / "delay").write_text("2")  # the new server: an overlap the polls below see under load too
     import textwrap
     write_config(cfg, config_text(sock, textwrap.dedent(services.replace(
         'restart_mode = "overlap"', 'restart_mode = "overlap"\nenvironment = { VERSION = "2" }'))))

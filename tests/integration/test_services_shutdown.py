@@ -189,3 +189,28 @@ def test_processes_left_by_an_exited_run_are_stopped(runner):
     assert foster.running()
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
+
+
+def test_each_service_gets_its_stop_signal_once(runner):
+    """The stop signal goes to the service's process group, and to its main
+    process only if that left the group: a second SIGTERM (or SIGINT) means
+    "quit now, skip the graceful part" to many programs. Each service here
+    records the first two signals it receives (sigwaitinfo, so none coalesce
+    once taken): SIGTERM and the SIGCONT after it, or SIGTERM twice."""
+    from conftest import PROBE
+    d = runner.tmp
+    names = [f"s{i}" for i in range(12)]
+    config = "".join(f"""
+        [services.{n}]
+        command = [{q(PROBE)}, "signals", {q(d / (n + ".sig"))}, "2"]
+        stop_timeout = "1s"
+        """ for n in names)
+    foster, _ = start(runner, config)
+    for n in names:
+        wait_until(lambda n=n: (d / f"{n}.sig").exists() and "ready" in (d / f"{n}.sig").read_text(), PROMPT,
+                   what=f"{n} ready")
+    foster.send(signal.SIGTERM)
+    foster.wait()
+    for n in names:
+        got = [int(line.split()[1]) for line in (d / f"{n}.sig").read_text().splitlines() if line.startswith("sig ")]
+        assert got.count(signal.SIGTERM) == 1, f"{n} got {got}"
