@@ -6,6 +6,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-dev
           python3 python3-pytest util-linux procps bsdutils passwd
+          python3-pytest-xdist        # the integration tests in parallel (they mostly wait)
           systemd                     # systemd-journald, systemd-analyze, systemd-notify for the systemd tests
           lld                         # links foster with its hot path first (src/hot_path.order)
           scdoc mandoc groff-base     # the man pages (docs/man) and their lint test

@@ -10,6 +10,10 @@
 // pipe closes. docs/DESIGN.md has the figures against fork and posix_spawn.
 #include "spawn.hpp"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -50,6 +54,17 @@ char* child_stack_top() {
     }
     top = static_cast<char*>(base) + guard + child_stack_size;
     return top;
+}
+
+// valgrind runs a clone that shares our memory only as a vfork (it stops
+// with "Unsupported clone() flags" otherwise): under it, spawns wait for the
+// exec. Its client request is a few no-op instructions on a real CPU.
+bool running_on_valgrind() {
+#if __has_include(<valgrind/valgrind.h>)
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
 }
 
 // Stacks of children that run alongside us (spawn_without_waiting), one per
@@ -316,8 +331,10 @@ StartResult spawn_without_waiting(SpawnRequest&& request) {
     // to every process that shares the writer's memory, unless that process
     // is suspended in a vfork (fs/proc/base.c, __set_oom_adj), so foster
     // would take the service's score too.
-    const int wait_flag =
-        !FOSTER_RAW_CHILD_SYSCALLS || memory->request.process.oom_score_adjust.has_value() ? CLONE_VFORK : 0;
+    const int wait_flag = !FOSTER_RAW_CHILD_SYSCALLS || memory->request.process.oom_score_adjust.has_value() ||
+                                  running_on_valgrind()
+                              ? CLONE_VFORK
+                              : 0;
     int pidfd = -1;
     const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | CLONE_PIDFD | SIGCHLD, &memory->plan,
                             &pidfd);
