@@ -5,6 +5,7 @@ sleeping and hoping, and looks at processes through /proc only.
 """
 import os
 import signal
+import subprocess
 import time
 
 # Bounds for "promptly". Generous, because the suite also runs under ASan.
@@ -239,3 +240,9 @@ def reap_orphan(pid, timeout=PROMPT):
     wait_until(lambda: result.append(reaped()) or result[-1] is not None,
                timeout, what=f"process {pid} to exit")
     return result[-1]
+
+
+def sanitized(binary):
+    """Linked with the sanitizers' runtime (the ASan+UBSan build)."""
+    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
+    return "libasan" in out

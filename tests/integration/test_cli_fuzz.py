@@ -10,7 +10,6 @@ Nothing generated can start a real program or reach a real foster: the
 only PROGRAM that exists is /bin/true, PATH is empty, config files and
 sockets are paths that do not exist, and FOSTER_SOCKET names one too.
 (tests/fuzz/fuzz_parse_args.cpp fuzzes the same parsers with libFuzzer.)"""
-import os
 import random
 import subprocess
 

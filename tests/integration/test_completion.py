@@ -2,12 +2,10 @@
 as it would be when Tab is pressed (COMP_WORDS, COMP_CWORD, split at the same
 word breaks), the completion function runs, and COMPREPLY is compared.
 Service names come from a real foster, found through -s, --socket=, -c."""
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from ctl_helpers import FOSTERCTL, start_foster
 

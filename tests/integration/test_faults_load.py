@@ -8,19 +8,13 @@ terabytes of address space."""
 import os
 import resource
 import signal
-import subprocess
 
 import pytest
 
 from conftest import FOSTER
 from ctl_helpers import BASE_ENV, status_json, wait_answering
-from helpers import wait_until
+from helpers import sanitized, wait_until
 from svc_helpers import q
-
-
-def sanitized(binary):
-    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
-    return "libasan" in out
 
 
 def test_huge_config_under_address_space_limits_fails_at_load_or_runs_whole(plain_runner):

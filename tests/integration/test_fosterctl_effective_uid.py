@@ -12,14 +12,7 @@ from pathlib import Path
 import pytest
 
 from ctl_helpers import BASE_ENV, ctl
-from helpers import PROMPT, wait_until
-
-
-def sanitized(binary):
-    """Linked with the sanitizers' runtime (the ASan+UBSan build)."""
-    import subprocess
-    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
-    return "libasan" in out
+from helpers import PROMPT, sanitized, wait_until
 
 
 def copy_binaries_for(owner, into):

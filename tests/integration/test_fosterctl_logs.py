@@ -11,8 +11,8 @@ import subprocess
 import time
 
 from conftest import FOSTER
-from ctl_helpers import BASE_ENV, FOSTERCTL, ctl, start_foster, wait_state
-from helpers import PROMPT, wait_until
+from ctl_helpers import BASE_ENV, FOSTERCTL, ctl, start_foster
+from helpers import PROMPT, sanitized, wait_until
 from svc_helpers import q
 
 
@@ -202,11 +202,6 @@ def test_blocked_follower_is_cut_off_and_foster_keeps_answering(plain_runner):
         assert received.startswith(b"ok\n")
     wait_until(lambda: "flood | 400000\n" in foster.stdout(), PROMPT * 3, what="the whole flood on stdout")
     assert [x["text"] for x in logs_json(sock, "flood")] == [str(i) for i in range(399991, 400001)]
-
-
-def sanitized(binary):
-    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
-    return "libasan" in out
 
 
 def vm_rss_kib(pid):

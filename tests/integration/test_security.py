@@ -13,14 +13,13 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from ctl_helpers import BASE_ENV, ctl, start_foster, wait_answering, wait_state
-from helpers import PROMPT, read_text, wait_until
+from ctl_helpers import BASE_ENV, ctl, start_foster, wait_state
+from helpers import read_text, wait_until
 from svc_helpers import q, write_config
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the rules apply to a root foster")

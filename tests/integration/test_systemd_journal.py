@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from conftest import FOSTER, skip_unless_in_ci
 from ctl_helpers import ctl
 from helpers import PROMPT, wait_until
-from svc_helpers import q, read_text, start, wait_log, write_config
+from svc_helpers import q, read_text, start, write_config
 
 JOURNALD = "/lib/systemd/systemd-journald"
 FOSTER_STATIC = os.environ.get("FOSTER_STATIC_BIN") or str(Path(FOSTER).with_name("foster-static"))
@@ -180,7 +179,6 @@ def test_without_journald_the_service_inherits_and_foster_says_so_once(plain_run
         pytest.skip(f"{path} is not built")
     if os.path.exists("/run/systemd/journal/stdout"):
         pytest.skip("this machine runs journald")
-    d = plain_runner.tmp
     import conftest
     monkeypatch.setattr(conftest, "FOSTER", path)
     foster, _ = start(plain_runner, f"""

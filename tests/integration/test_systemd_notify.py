@@ -13,8 +13,7 @@ import pytest
 from conftest import FOSTER
 from helpers import PROMPT, wait_until
 from svc_helpers import (NOTIFY_SERVICE, exists, q, read_text, script, start,
-                         state_logged, stays_false, wait_file, wait_log,
-                         write_config)
+                         stays_false, wait_file, write_config)
 from ctl_helpers import ctl
 from systemd_helpers import NotifyListener
 

@@ -1,7 +1,6 @@
 """The unit files in systemd/: `systemd-analyze verify` finds nothing to say
 (a bad value is only a warning there, so any output fails the test), and the
 settings the rest of foster relies on are there."""
-import os
 import re
 import shutil
 import subprocess
