@@ -4,6 +4,7 @@ and catatonit.  Standard library only; see bench/README.md.
 
     /usr/bin/python3 bench/entrypoint.py [--foster PATH] [--quick] [--json FILE]
                                          [--tests exec,storm,idle,sig,spawn]
+                                         [--storm-batch N[,N]] [--storm-spawners N[,N]]
                                          [--inits foster,tini,dumb-init,catatonit]
 
 The C helpers next to this file are compiled with `cc -O2` into a temporary
@@ -206,9 +207,18 @@ def test_exec(inits, bins, cfg, tmp):
     return res
 
 
-def storm_once(init, bins, cfg, batch):
+def storm_shapes(cfg):
+    """(results key, label, batch, spawners) of every storm shape to run: one
+    spawner with each batch size, then each number of parallel spawners
+    making single orphans (batch 1) as fast as they can."""
+    shapes = [("storm_b%d" % b, "storm ×%d" % b, b, 1) for b in cfg["storm_batches"]]
+    shapes += [("storm_p%d" % n, "storm %d spawners" % n, 1, n) for n in cfg["storm_spawners"]]
+    return shapes
+
+
+def storm_once(init, bins, cfg, batch, spawners):
     errf = tempfile.TemporaryFile()
-    p, ipid = start_pid1(init, [bins["storm"], str(cfg["orphans"]), str(batch)],
+    p, ipid = start_pid1(init, [bins["storm"], str(cfg["orphans"]), str(batch), str(spawners)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf)
     samp = None
     try:
@@ -257,10 +267,10 @@ def storm_once(init, bins, cfg, batch):
         kill_quietly(p)
 
 
-def test_storm(inits, bins, cfg, batch):
+def test_storm(inits, bins, cfg, batch, spawners):
     runs = cfg["storm_runs"]
-    log("storm: %d orphans in batches of %d, %d run(s) per init, as PID 1 of a new pid namespace"
-        % (cfg["orphans"], batch, runs))
+    log("storm: %d orphans in batches of %d by %d spawner(s), %d run(s) per init, as PID 1 of a new pid namespace"
+        % (cfg["orphans"], batch, spawners, runs))
     per = {i.name: [] for i in inits}
     errors = {}
     for r in range(runs):
@@ -269,7 +279,7 @@ def test_storm(inits, bins, cfg, batch):
             if i.name in errors:
                 continue
             try:
-                one = storm_once(i, bins, cfg, batch)
+                one = storm_once(i, bins, cfg, batch, spawners)
                 per[i.name].append(one)
                 log("  %-10s run %d: %.0f ms, init CPU %.0f ms, peak zombies %d"
                     % (i.name, r + 1, one["time_ms"], one["init_cpu_ms"], one["peak_zombies"]))
@@ -410,17 +420,16 @@ def test_notify_cost(foster, cfg, tmp):
     return out
 
 
-def table_rows(batches):
+def table_rows(shapes):
     """(key, label, results key, field, format, target kind, target value)"""
     rows = [
         ("exec_mean", "exec overhead, mean (µs)", "exec", "overhead_mean_us", "%.0f", "ratio", 1.0),
         ("exec_median", "exec overhead, median (µs)", "exec", "overhead_median_us", "%.0f", "ratio", 1.0),
     ]
-    for b in batches:
-        t, lb = "storm_b%d" % b, "storm ×%d" % b
+    for t, lb, _, _ in shapes:
         rows += [
             (t + "_time", lb + ": time until only the init is left (ms)", t, "time_ms", "%.0f", None, None),
-            (t + "_cpu", lb + ": init CPU time (ms, schedstat)", t, "init_cpu_ms", "%.0f", "ratio", 0.8),
+            (t + "_cpu", lb + ": init CPU time (ms, schedstat)", t, "init_cpu_ms", "%.0f", "ratio", 0.1),
             (t + "_ticks", lb + ": init utime+stime (ms, 10 ms ticks)", t, "init_utime_stime_ms", "%.0f", None, None),
             (t + "_switches", lb + ": init context switches", t, "init_ctxt_switches", "%.0f", None, None),
             (t + "_zombies", lb + ": peak zombies", t, "peak_zombies", "%.0f", "ratio", 1.0),
@@ -435,14 +444,14 @@ def table_rows(batches):
     return rows
 
 
-def build_table(results, inits, batches):
+def build_table(results, inits, shapes):
     names = [i.name for i in inits]
     peers = [n for n in names if n not in OURS]
     have_foster = "foster" in names
     cols = ["metric"] + names + ["best peer", "foster ÷ best", "target", "met"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     summary = {}
-    for key, label, test, field, fmt, kind, tv in table_rows(batches):
+    for key, label, test, field, fmt, kind, tv in table_rows(shapes):
         if test not in results:
             continue
         vals = {}
@@ -494,6 +503,9 @@ def main():
     ap.add_argument("--inits", help="comma list of foster,tini,dumb-init,catatonit (default all)")
     ap.add_argument("--storm-batch", metavar="N[,N]",
                     help="orphans per intermediate child in the storm (default 1,10; --quick: 10)")
+    ap.add_argument("--storm-spawners", metavar="N[,N]",
+                    help="storms by N spawners at once, one orphan per intermediate child (default 2,4; --quick: 2;"
+                         " 0: none)")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                     help="first wait up to SECONDS for the machine to be quiet (< 0.2 CPUs busy)")
     ap.add_argument("--spawn", action="store_true", help="accepted for compatibility: spawn runs by default")
@@ -509,12 +521,15 @@ def main():
             ap.error("unknown test %r" % t)
     if args.no_spawn and "spawn" in tests:
         tests.remove("spawn")
-    cfg = dict(exec_iters=2000, orphans=20000, storm_runs=3, storm_batches=[1, 10], idle_window=10.0,
+    cfg = dict(exec_iters=2000, orphans=20000, storm_runs=3, storm_batches=[1, 10], storm_spawners=[2, 4], idle_window=10.0,
                sig_iters=2000, spawn_secs=1.0)
     if args.quick:
-        cfg.update(exec_iters=300, storm_runs=1, storm_batches=[10], idle_window=2.0, sig_iters=100, spawn_secs=0.2)
+        cfg.update(exec_iters=300, storm_runs=1, storm_batches=[10], storm_spawners=[2], idle_window=2.0,
+                   sig_iters=100, spawn_secs=0.2)
     if args.storm_batch:
-        cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",")]
+        cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",") if int(x) > 0]
+    if args.storm_spawners:
+        cfg["storm_spawners"] = [int(x) for x in args.storm_spawners.split(",") if int(x) > 0]
 
     wait_for_quiet_machine(args.wait_idle)
     started = time.monotonic()
@@ -569,8 +584,8 @@ def main():
                 if t == "exec" and inits:
                     results[t] = test_exec(inits, bins, cfg, tmp)
                 elif t == "storm" and inits:
-                    for b in cfg["storm_batches"]:
-                        results["storm_b%d" % b] = test_storm(inits, bins, cfg, b)
+                    for key, _, batch, spawners in storm_shapes(cfg):
+                        results[key] = test_storm(inits, bins, cfg, batch, spawners)
                 elif t == "idle" and inits:
                     results[t] = test_idle(inits, bins, cfg)
                 elif t == "sig" and inits:
@@ -590,7 +605,7 @@ def main():
     meta["runtime_s"] = round(time.monotonic() - started, 1)
     meta["foreign_cpus_busy"] = round(max(0.0, foreign_s) / max(1e-3, window_s), 2)
 
-    table, summary = build_table(results, inits, cfg["storm_batches"])
+    table, summary = build_table(results, inits, storm_shapes(cfg))
     out = ["## foster entrypoint benchmark (%s%s)" % (meta["date"], ", --quick" if args.quick else ""), ""]
     out.append("%d CPUs, Linux %s, load %.2f at start, other processes' CPU during the run %.2f CPUs (storm excluded); %s; "
                "run took %.0f s." % (
@@ -604,7 +619,7 @@ def main():
         out.append("- **%s skipped**: %s" % (n, why))
     for t, why in errors.items():
         out.append("- **test %s failed**: %s" % (t, why))
-    for t in ["storm_b%d" % b for b in cfg["storm_batches"]] + ["idle", "sig"]:
+    for t in [shape[0] for shape in storm_shapes(cfg)] + ["idle", "sig"]:
         for n, rec in results.get(t, {}).items():
             if isinstance(rec, dict) and "error" in rec:
                 out.append("- %s: **%s failed**: %s" % (t, n, rec["error"]))
@@ -614,15 +629,16 @@ def main():
         b = results["exec"]["baseline"]
         notes.append("bare `/bin/true`: mean %.0f µs, median %.0f µs (%d iterations each, round-robin); "
                      "overhead = INIT's time minus that." % (b["mean_us"], b["median_us"], cfg["exec_iters"]))
-    for b in cfg["storm_batches"]:
-        t = "storm_b%d" % b
+    for t, label, b, spawners in storm_shapes(cfg):
         if t not in results:
             continue
         ea = {n: r.get("eagain") for n, r in results[t].items() if isinstance(r, dict) and r.get("eagain")}
-        notes.append("storm ×%d: %d orphans, each child of storm forks %d grandchild(ren) that _exit(0) at once and "
+        who = "each child of storm" if spawners == 1 else (
+            "%d spawner processes (children of storm) at once, each making intermediate children; each one" % spawners)
+        notes.append("%s: %d orphans, %s forks %d grandchild(ren) that _exit(0) at once and "
                      "exits itself; median of %d run(s); `unshare --pid --fork --mount-proc INIT -- storm`; "
                      "zombies = children of the init in state Z, sampled every 0.5 ms from outside%s."
-                     % (b, cfg["orphans"], b, cfg["storm_runs"],
+                     % (label, cfg["orphans"], who, b, cfg["storm_runs"],
                         ("; fork EAGAIN retries: " + ", ".join("%s %d" % kv for kv in ea.items())) if ea else ""))
     if "idle" in results:
         notes.append("idle: `INIT -- sleep 1000` as PID 1; wakeups = context switches of the init over %g s." % cfg["idle_window"])

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "log.hpp"
 
@@ -78,25 +79,24 @@ bool autoreap_available(const char* setting) {
 
 bool set_autoreap(bool on) {
     struct sigaction action {};
-    action.sa_handler = SIG_DFL;
-    action.sa_flags = on ? SA_NOCLDWAIT | SA_NOCLDSTOP : 0;
+    action.sa_handler = on ? SIG_IGN : SIG_DFL;
     sigemptyset(&action.sa_mask);
     return sigaction(SIGCHLD, &action, nullptr) == 0;
 }
 
-std::optional<ExitStatus> ended_program_status(const ReceivedSignal& signal, pid_t program, const Fd& pidfd) {
-    // Only the kernel can queue a SIGCHLD with a CLD_* code (sigqueue refuses
-    // codes >= 0 from other processes), so this one is PROGRAM's own.
-    if (signal.number == SIGCHLD && signal.sender == program) {
-        if (signal.code == CLD_EXITED) return ExitStatus{false, signal.status};
-        if (signal.code == CLD_KILLED || signal.code == CLD_DUMPED) return ExitStatus{true, signal.status};
-    }
-    // PROGRAM's own SIGCHLD may have coalesced with one still pending.
-    if (!pidfd_reports(pidfd, POLLIN, 0)) return std::nullopt;
+AutoreapWakeup wait_while_autoreaping(const Fd& signal_fd, const Fd& pidfd) {
+    pollfd entries[2] = {{signal_fd.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    while (poll(entries, 2, -1) < 0) {}  // EINTR only: foster has no handlers
+    // POLLHUP without POLLIN cannot happen for a pidfd (a released process
+    // has exited), but it is PROGRAM's end all the same.
+    return {(entries[0].revents & POLLIN) != 0, (entries[1].revents & (POLLIN | POLLHUP)) != 0};
+}
+
+ExitStatus ended_program_status(const Fd& pidfd) {
     // It has exited. The kernel stores the status when it releases the
     // process, right after; EPOLLHUP (never masked by poll) says it has.
     pidfd_reports(pidfd, 0, -1);
-    if (auto status = kept_exit_status(pidfd)) return status;
+    if (auto status = kept_exit_status(pidfd)) return *status;
     log::error("the kernel kept no exit status for PROGRAM (" + log::errno_text(errno) + "); taking 255");
     return ExitStatus{false, 255};
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 
 #include "autoreap.hpp"
@@ -37,11 +38,15 @@ public:
         if (autoreap_) reap_terminated_children();  // zombies foster was started with, if any
         if (const auto failed = program_.start()) return *failed;
         if (self_ == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
-        // While PROGRAM runs nothing but a signal can happen, so foster waits
-        // for signals directly: one system call per signal (sigwaitinfo)
-        // instead of epoll_wait + read. The signalfd still holds the same
-        // queue for the end game, which needs a timer as well.
-        while (!done_ && !leftovers_.active()) on_signal(wait_for_signal(handled_));
+        // While PROGRAM runs nothing but a signal (or, while the kernel
+        // reaps, PROGRAM's end) can happen, so foster waits for just that:
+        // sigwaitinfo, one system call per signal; or one poll of the
+        // signalfd and PROGRAM's pidfd (autoreap.hpp). The end game needs a
+        // timer as well, and the event loop.
+        while (!done_ && !leftovers_.active()) {
+            if (autoreap_) wait_while_program_runs();
+            else on_signal(wait_for_signal(handled_));
+        }
         if (!done_) {
             loop_.watch(signal_fd_.get(), EPOLLIN, [this](std::uint32_t) {
                 for (const auto& signal : read_signals(signal_fd_.get())) on_signal(signal);
@@ -53,18 +58,28 @@ public:
 
 private:
     void on_signal(const ReceivedSignal& signal) {
-        if (signal.number == SIGCHLD && autoreap_) on_autoreaped(signal);
-        else if (signal.number == SIGCHLD) on_children();
+        // While the kernel reaps, exits queue no SIGCHLD: one read here was
+        // sent by someone, and PROGRAM's pidfd says all there is to know.
+        if (signal.number == SIGCHLD && autoreap_) return;
+        if (signal.number == SIGCHLD) on_children();
         else if (caused_by_foster(signal, self_)) log::debug("ignoring " + signal_name(signal.number) + " caused by foster itself");
         else program_.forward(signal.number);
     }
 
-    // The kernel has released one or more children already; all foster has
-    // to find out is whether PROGRAM was one of them.
-    void on_autoreaped(const ReceivedSignal& signal) {
-        const auto status = ended_program_status(signal, program_.pid(), program_.pidfd());
-        if (!status) return;
-        program_.on_exited(*status);
+    // The kernel reaps every child as it exits, waking nobody; foster wakes
+    // for a signal to forward and for PROGRAM's end only.
+    void wait_while_program_runs() {
+        const AutoreapWakeup woken = wait_while_autoreaping(signal_fd_, program_.pidfd());
+        if (woken.signals) {
+            ReceivedSignal batch[8];
+            const std::size_t count = read_signal_batch(signal_fd_.get(), batch);
+            for (std::size_t i = 0; i < count; ++i) on_signal(batch[i]);
+        }
+        if (woken.program_ended) on_program_autoreaped(ended_program_status(program_.pidfd()));
+    }
+
+    void on_program_autoreaped(ExitStatus status) {
+        program_.on_exited(status);
         // From here on foster reaps with waitid: it must see the last
         // leftover go. An orphan that exits from now on stays a zombie until
         // foster reaps it; one that exited before is gone already.

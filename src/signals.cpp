@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace foster {
@@ -41,18 +42,27 @@ Fd open_signalfd(const sigset_t& signals) {
 
 std::vector<ReceivedSignal> read_signals(int signal_fd) {
     std::vector<ReceivedSignal> out;
-    signalfd_siginfo batch[16];
+    ReceivedSignal batch[16];
     for (;;) {
-        const ssize_t n = ::read(signal_fd, batch, sizeof batch);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // EAGAIN: drained
-        const auto count = static_cast<std::size_t>(n) / sizeof(signalfd_siginfo);
-        for (std::size_t i = 0; i < count; ++i)
-            out.push_back({static_cast<int>(batch[i].ssi_signo), batch[i].ssi_code,
-                           static_cast<pid_t>(batch[i].ssi_pid), batch[i].ssi_status});
+        const std::size_t count = read_signal_batch(signal_fd, batch);
+        out.insert(out.end(), batch, batch + count);
         if (count < std::size(batch)) break;
     }
     return out;
+}
+
+std::size_t read_signal_batch(int signal_fd, std::span<ReceivedSignal> out) {
+    signalfd_siginfo raw[16];
+    const std::size_t wanted = std::min(out.size(), std::size(raw));
+    ssize_t n;
+    do n = ::read(signal_fd, raw, wanted * sizeof(signalfd_siginfo));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return 0;  // EAGAIN: drained
+    const auto count = static_cast<std::size_t>(n) / sizeof(signalfd_siginfo);
+    for (std::size_t i = 0; i < count; ++i)
+        out[i] = {static_cast<int>(raw[i].ssi_signo), raw[i].ssi_code, static_cast<pid_t>(raw[i].ssi_pid),
+                  raw[i].ssi_status};
+    return count;
 }
 
 ReceivedSignal wait_for_signal(const sigset_t& signals) {

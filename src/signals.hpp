@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
+#include <cstddef>
+#include <span>
 #include <vector>
 
 #include "fd.hpp"
@@ -44,6 +46,11 @@ struct ReceivedSignal {
 
 // Drains the signalfd: every queued signal, in order. Empty when none is left.
 std::vector<ReceivedSignal> read_signals(int signal_fd);
+
+// Reads up to out.size() queued signals from the signalfd, in order, with no
+// allocation (the entrypoint's wait while the kernel reaps); returns how many,
+// 0 when none is left.
+std::size_t read_signal_batch(int signal_fd, std::span<ReceivedSignal> out);
 
 // Blocks until one of `signals` (all blocked) is pending and takes it: one
 // system call per signal, for the entrypoint's loop while PROGRAM runs.

@@ -31,6 +31,13 @@
  *                             exit at once; grandchild i exits after
  *                             (i % (DELAY_MS+1)) ms. Write "done" to FILE once
  *                             all children are reaped, then hold (as report)
+ *   orphan-stream N GAP_US FILE
+ *                             make orphans one at a time, for ever: fork a
+ *                             child that forks a grandchild and exits, reap
+ *                             it (the grandchild, which exits at once, is
+ *                             re-parented), sleep GAP_US microseconds. Write
+ *                             "done" to FILE after the N-th. Ends only by a
+ *                             signal (SIGTERM kills it)
  *   orphan FILE               fork a child that forks a grandchild and exits;
  *                             the grandchild waits to be re-parented, then
  *                             writes a report to FILE and exits. The probe
@@ -377,6 +384,31 @@ static int cmd_orphans(int argc, char **argv)
     return 0;
 }
 
+static int cmd_orphan_stream(int argc, char **argv)
+{
+    if (argc < 3)
+        usage();
+    long n = atol(argv[0]);
+    long gap_us = atol(argv[1]);
+    for (long made = 1;; made++) {
+        pid_t child = fork();
+        if (child < 0)
+            die("fork");
+        if (child == 0) {
+            if (fork() == 0)
+                _exit(0);
+            _exit(0);
+        }
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+        }
+        if (made == n)
+            write_file_atomically(argv[2], "done\n", 5);
+        struct timespec gap = {gap_us / 1000000, (gap_us % 1000000) * 1000L};
+        while (nanosleep(&gap, &gap) < 0 && errno == EINTR) {
+        }
+    }
+}
+
 static int cmd_orphan(int argc, char **argv)
 {
     if (argc < 1)
@@ -687,6 +719,8 @@ int main(int argc, char **argv)
         return cmd_orphans(rest, args);
     if (strcmp(cmd, "orphan") == 0)
         return cmd_orphan(rest, args);
+    if (strcmp(cmd, "orphan-stream") == 0)
+        return cmd_orphan_stream(rest, args);
     if (strcmp(cmd, "spawn-and-exit") == 0)
         return cmd_spawn_and_exit(rest, args);
     if (strcmp(cmd, "burst") == 0)

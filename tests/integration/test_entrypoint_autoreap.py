@@ -1,7 +1,7 @@
 """Entrypoint mode, who reaps while PROGRAM runs. On Linux 6.15 and later the
-kernel does (SIGCHLD with SA_NOCLDWAIT): an orphan is released the moment it
-exits, without foster doing anything, so none is ever a zombie, even while
-foster itself is stopped. FOSTER_AUTOREAP=0 (and an older kernel) keeps
+kernel does (SIGCHLD ignored): an orphan is released the moment it exits,
+without foster doing anything or even waking up, so none is ever a zombie,
+even while foster itself is stopped. FOSTER_AUTOREAP=0 (and an older kernel) keeps
 foster's own waitid loop: there the zombies wait for foster.
 
 Tests elsewhere (reaping, leftovers, exit statuses) run under both ways
@@ -13,9 +13,11 @@ import signal
 import pytest
 
 from conftest import PROBE
-from helpers import PROMPT, children_of, read_stat, wait_until, zombies_of
+from helpers import PROMPT, children_of, read_stat, read_status, wait_until, zombies_of
 
 ORPHANS = 50
+STREAM = 500  # orphans made one at a time
+STREAM_GAP_US = 300  # between two of them: each exit would be a SIGCHLD of its own
 
 
 def kernel_at_least(major, minor):
@@ -76,3 +78,40 @@ def test_program_status_survives_a_burst_of_exits_with_it(runner, reaping_env):
     for i in range(30):
         status, _, err = runner.run([], [PROBE, "burst", "50", "exit", str(i % 7 + 1)], env=reaping_env)
         assert status == i % 7 + 1, f"round {i}: {err}"
+
+
+def context_switches(pid):
+    status = read_status(pid)
+    return int(status["voluntary_ctxt_switches"]) + int(status["nonvoluntary_ctxt_switches"])
+
+
+@pytest.mark.skipif(not KERNEL_REAPS, reason="the kernel keeps exit statuses for pidfds since Linux 6.15 only")
+def test_orphan_exits_do_not_wake_foster(runner):
+    """STREAM orphans exit one at a time, far enough apart that their SIGCHLDs
+    could not coalesce: the kernel reaps every one of them without waking
+    foster. Counted in foster's context switches (a count, not a time): a
+    wake-up per exit would be about STREAM of them."""
+    done = runner.path("done")
+    foster = runner.start([], [PROBE, "orphan-stream", str(STREAM), str(STREAM_GAP_US), done])
+    foster_pid = foster.pid
+    wait_until(lambda: os.path.exists(done), 3 * PROMPT, what=f"{STREAM} orphans made")
+    switches = context_switches(foster_pid)
+    assert zombies_of(foster_pid) == []
+    assert switches < STREAM // 20, f"foster switched {switches} times for {STREAM} orphan exits"
+    foster.send(signal.SIGTERM)  # forwarded: PROGRAM dies of it mid-stream
+    assert foster.wait() == 128 + signal.SIGTERM, foster.stderr()
+    assert runner.strays() == []
+
+
+@pytest.mark.parametrize("end, status", [("exit 7", 7), ("kill -KILL $$", 128 + signal.SIGKILL)])
+def test_program_status_is_exact_when_it_ends_mid_storm(runner, reaping_env, end, status):
+    """PROGRAM ends while a process it started goes on making orphans as fast
+    as it can: foster still exits with PROGRAM's exact status (after ending
+    the orphan maker, a leftover) and leaves nothing behind."""
+    for i in range(2):
+        started = runner.path(f"started{i}")
+        script = (f"{PROBE} orphan-stream 50 0 {started} & "
+                  f"while [ ! -e {started} ]; do sleep 0.01; done; {end}")
+        got, _, err = runner.run([], ["/bin/sh", "-c", script], env=reaping_env)
+        assert got == status, f"round {i}: {err}"
+        assert runner.strays() == []
