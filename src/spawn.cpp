@@ -68,9 +68,14 @@ bool running_on_valgrind() {
 }
 
 // Stacks of children that run alongside us (spawn_without_waiting), one per
-// child until its exec. A few are kept for the next starts: a burst of
-// service starts then maps them once.
-constexpr std::size_t spare_stacks_kept = 8;
+// child until its exec. As many are kept for the next starts as the service
+// runner lets be in flight at once (supervisor_exec.cpp): crash-looping
+// services restart in bursts, and a stack unmapped after one burst and mapped
+// again for the next cost an mmap, an mprotect and an munmap per start, the
+// last two each a TLB shootdown on every CPU a child of ours runs on (7 % of
+// foster's CPU in the soak, bench/README.md). A kept stack holds only the
+// pages a child touched (a few KiB).
+constexpr std::size_t spare_stacks_kept = 32;
 std::vector<char*>& spare_stacks() {
     static std::vector<char*> spares;
     return spares;
@@ -295,7 +300,8 @@ SpawnResult spawn(const SpawnRequest& request) {
     ChildPlan plan = make_plan(request, storage, report.write_end.get());
 
     int pidfd = -1;
-    const pid_t pid = clone(run_child, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+    const int pidfd_flag = request.pidfd ? CLONE_PIDFD : 0;
+    const pid_t pid = clone(run_child, stack, CLONE_VM | CLONE_VFORK | pidfd_flag | SIGCHLD, &plan, &pidfd);
     if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Fd child_pidfd{pidfd};
 
@@ -336,7 +342,8 @@ StartResult spawn_without_waiting(SpawnRequest&& request) {
                               ? CLONE_VFORK
                               : 0;
     int pidfd = -1;
-    const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | CLONE_PIDFD | SIGCHLD, &memory->plan,
+    const int pidfd_flag = memory->request.pidfd ? CLONE_PIDFD : 0;
+    const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | pidfd_flag | SIGCHLD, &memory->plan,
                             &pidfd);
     if (pid < 0) {
         const int error = errno;

@@ -439,7 +439,6 @@ void Supervisor::spawn_service(Service& s) {
     s.run_active = true;
     s.last_exit.reset();
     s.main_process = MainProcess{pid};
-    result.child->pidfd.reset();  // held by pid (main_process.hpp)
     handle(s, s.machine.spawned(now, pid));
     watch_exec(std::move(*result.child));  // exec_succeeded or exec_failed comes from there
 }
@@ -470,6 +469,7 @@ SpawnRequest Supervisor::request_for(const Service& s, const std::vector<std::st
     SpawnRequest r = service_spawn_request(s.config, base_environment_, notify_.address(), inheritance_.signals.ignored,
                                            stdio);
     r.argv = argv;
+    r.pidfd = false;  // every child of the service runner is held by its pid
     return r;
 }
 
