@@ -503,8 +503,11 @@ void Supervisor::run_probe(Service& s) {
     SpawnRequest request = request_for(s, check.argv, quiet);
     // The process it checks: during an overlapping restart a probe of the
     // shared socket may reach either process, MAINPID tells them apart.
-    if (const auto main_pid = s.machine.pid())
-        request.envp = merge_environment(request.envp, {{"MAINPID", std::to_string(*main_pid)}});
+    // In place: one copy of the environment per probe, not two.
+    if (const auto main_pid = s.machine.pid()) {
+        std::erase_if(request.envp, [](const std::string& e) { return e.starts_with("MAINPID="); });
+        request.envp.push_back("MAINPID=" + std::to_string(*main_pid));
+    }
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     const std::string failure =
