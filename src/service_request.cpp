@@ -6,6 +6,8 @@ namespace foster {
 
 std::vector<std::string> merge_environment(const std::vector<std::string>& base,
                                            const std::vector<std::pair<std::string, std::string>>& overrides) {
+    // Every service start and probe comes here; most have nothing to override.
+    if (overrides.empty()) return base;
     std::vector<std::string> out;
     out.reserve(base.size() + overrides.size());
     for (const auto& entry : base) {

@@ -68,9 +68,14 @@ bool running_on_valgrind() {
 }
 
 // Stacks of children that run alongside us (spawn_without_waiting), one per
-// child until its exec. A few are kept for the next starts: a burst of
-// service starts then maps them once.
-constexpr std::size_t spare_stacks_kept = 8;
+// child until its exec. As many are kept for the next starts as the service
+// runner lets be in flight at once (supervisor_exec.cpp): crash-looping
+// services restart in bursts, and a stack unmapped after one burst and mapped
+// again for the next cost an mmap, an mprotect and an munmap per start, the
+// last two each a TLB shootdown on every CPU a child of ours runs on (7 % of
+// foster's CPU in the soak, bench/README.md). A kept stack holds only the
+// pages a child touched (a few KiB).
+constexpr std::size_t spare_stacks_kept = 32;
 std::vector<char*>& spare_stacks() {
     static std::vector<char*> spares;
     return spares;
@@ -277,15 +282,25 @@ SpawnResult spawn(const SpawnRequest& request) {
     // The config and the command line refuse an empty command; should one
     // arrive anyway it is an exec failure, not an exception on the loop.
     if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
-    int ends[2];
-    if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
-    // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
-    if (!request.pass_fds.empty()) {
-        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
-        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
-        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-        report.write_end = std::move(moved);
+    // We wait for the exec, and the child shares our memory: it writes a
+    // failure report into `shared`, which we read once it has exec'd or
+    // exited (what glibc's posix_spawn does). No pipe then: a healthcheck
+    // probe a second per service made one, and closed both ends, each time.
+    // valgrind runs this clone as a fork (the child's memory is a copy):
+    // there the report goes through a pipe as before.
+    const bool report_in_memory = !running_on_valgrind();
+    Pipe report;
+    if (!report_in_memory) {
+        int ends[2];
+        if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+        report = Pipe{Fd{ends[0]}, Fd{ends[1]}};
+        // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
+        if (!request.pass_fds.empty()) {
+            const int lowest = 3 + static_cast<int>(request.pass_fds.size());
+            Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
+            if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+            report.write_end = std::move(moved);
+        }
     }
 
     char* stack = child_stack_top();
@@ -293,17 +308,28 @@ SpawnResult spawn(const SpawnRequest& request) {
 
     PlanStorage storage;
     ChildPlan plan = make_plan(request, storage, report.write_end.get());
+    ChildReport shared{};
+    if (report_in_memory) plan.report_memory = &shared;
 
     int pidfd = -1;
-    const pid_t pid = clone(run_child, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+    const int pidfd_flag = request.pidfd ? CLONE_PIDFD : 0;
+    const pid_t pid = clone(run_child, stack, CLONE_VM | CLONE_VFORK | pidfd_flag | SIGCHLD, &plan, &pidfd);
     if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Fd child_pidfd{pidfd};
 
-    // We run again only after the child exec'd or exited; closing our write
-    // end leaves the child's (gone at exec) as the only one, so read() sees
-    // EOF for success or the report for failure, without blocking.
-    report.write_end.reset();
-    SpawnFailure failure = read_report(report.read_end.get(), pid);
+    SpawnFailure failure;
+    if (report_in_memory) {
+        // The child is done with our memory (CLONE_VFORK): what it wrote is
+        // there (`shared` escaped to clone through the plan, so the compiler
+        // reads it afresh).
+        if (shared.stage != 0) failure = {static_cast<SpawnStage>(shared.stage), shared.error, pid, shared.detail};
+    } else {
+        // We run again only after the child exec'd or exited; closing our write
+        // end leaves the child's (gone at exec) as the only one, so read() sees
+        // EOF for success or the report for failure, without blocking.
+        report.write_end.reset();
+        failure = read_report(report.read_end.get(), pid);
+    }
     if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
     return {SpawnedChild{pid, std::move(child_pidfd)}, {}};
 }
@@ -336,7 +362,8 @@ StartResult spawn_without_waiting(SpawnRequest&& request) {
                               ? CLONE_VFORK
                               : 0;
     int pidfd = -1;
-    const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | CLONE_PIDFD | SIGCHLD, &memory->plan,
+    const int pidfd_flag = memory->request.pidfd ? CLONE_PIDFD : 0;
+    const pid_t pid = clone(run_child, memory->stack, CLONE_VM | wait_flag | pidfd_flag | SIGCHLD, &memory->plan,
                             &pidfd);
     if (pid < 0) {
         const int error = errno;

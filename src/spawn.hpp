@@ -111,11 +111,17 @@ struct SpawnRequest {
     // Limits, nice and the OOM score are set before the credentials change
     // (lowering them back needs no privilege, raising them does).
     ProcessSettings process;
+
+    // Whether the result holds the child by a pidfd. The service runner holds
+    // its children by pid (main_process.hpp) and asks for none: a pidfd made
+    // at clone and closed at once cost two system calls' worth of kernel work
+    // per start and per healthcheck probe.
+    bool pidfd = true;
 };
 
 struct SpawnedChild {
     pid_t pid = -1;
-    Fd pidfd;  // holds the child: signals go through it, a recycled pid is never hit
+    Fd pidfd;  // holds the child: signals go through it, a recycled pid is never hit (unless !request.pidfd)
 };
 
 struct SpawnFailure {

@@ -439,7 +439,6 @@ void Supervisor::spawn_service(Service& s) {
     s.run_active = true;
     s.last_exit.reset();
     s.main_process = MainProcess{pid};
-    result.child->pidfd.reset();  // held by pid (main_process.hpp)
     handle(s, s.machine.spawned(now, pid));
     watch_exec(std::move(*result.child));  // exec_succeeded or exec_failed comes from there
 }
@@ -470,6 +469,7 @@ SpawnRequest Supervisor::request_for(const Service& s, const std::vector<std::st
     SpawnRequest r = service_spawn_request(s.config, base_environment_, notify_.address(), inheritance_.signals.ignored,
                                            stdio);
     r.argv = argv;
+    r.pidfd = false;  // every child of the service runner is held by its pid
     return r;
 }
 
@@ -503,8 +503,11 @@ void Supervisor::run_probe(Service& s) {
     SpawnRequest request = request_for(s, check.argv, quiet);
     // The process it checks: during an overlapping restart a probe of the
     // shared socket may reach either process, MAINPID tells them apart.
-    if (const auto main_pid = s.machine.pid())
-        request.envp = merge_environment(request.envp, {{"MAINPID", std::to_string(*main_pid)}});
+    // In place: one copy of the environment per probe, not two.
+    if (const auto main_pid = s.machine.pid()) {
+        std::erase_if(request.envp, [](const std::string& e) { return e.starts_with("MAINPID="); });
+        request.envp.push_back("MAINPID=" + std::to_string(*main_pid));
+    }
     SpawnResult result = spawn(request);
     const pid_t pid = result.child ? result.child->pid : result.failure.pid;
     const std::string failure =

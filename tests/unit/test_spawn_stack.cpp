@@ -8,9 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "spawn.hpp"
 
@@ -60,5 +64,140 @@ TEST_CASE("a failed child-stack mapping is retried at the next spawn") {
     REQUIRE(WIFEXITED(status));
     // 12: the limit did not refuse the stack (then this test proves nothing);
     // 13: another failure than the stack's; 15: the failure was cached.
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+namespace {
+
+// Child stacks in our address space: a 64 KiB read-write mapping right above
+// a 4 KiB inaccessible guard page (spawn.cpp's layout).
+int child_stacks_mapped() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    unsigned long guard_end = 0;
+    int stacks = 0;
+    while (std::getline(maps, line)) {
+        unsigned long start = 0, end = 0;
+        char perms[5] = {};
+        if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) != 3) continue;
+        const std::string p(perms);
+        if (p == "rw-p" && start == guard_end && end - start == 64 * 1024) ++stacks;
+        guard_end = p == "---p" && end - start == 4096 ? end : 0;
+    }
+    return stacks;
+}
+
+foster::SpawnRequest true_request() {
+    foster::SpawnRequest request;
+    request.argv = {"/bin/true"};
+    request.envp = {"PATH=/usr/bin:/bin"};
+    sigemptyset(&request.mask);
+    return request;
+}
+
+int open_descriptors() {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) n += entry.exists() ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+// Crash-looping services restart in bursts: the stacks of one burst are kept
+// for the next instead of being unmapped and mapped again (an mmap, mprotect
+// and munmap per start, each of the last two a TLB shootdown).
+TEST_CASE("the stacks of a burst of starts are kept for the next burst") {
+    constexpr int burst = 20;  // under the service runner's 32 in flight
+    std::vector<foster::StartingChild> children;
+    for (int i = 0; i < burst; ++i) {
+        foster::StartResult started = foster::spawn_without_waiting(true_request());
+        REQUIRE(started.child);
+        children.push_back(std::move(*started.child));
+    }
+    for (auto& child : children) {
+        const auto outcome = foster::read_exec_outcome(child, true);
+        REQUIRE(outcome);
+        CHECK(outcome->stage == foster::SpawnStage::none);
+        int status = 0;
+        REQUIRE(waitpid(child.pid, &status, 0) == child.pid);
+    }
+    children.clear();  // every child exec'd: its memory and stack go back
+    CHECK(child_stacks_mapped() >= burst);
+}
+
+// The service runner holds its children by pid and asks for no pidfd: none
+// is made, so none is left to close.
+TEST_CASE("a child started without a pidfd leaves no descriptor behind") {
+    foster::SpawnRequest request = true_request();
+    request.pidfd = false;
+    const int before = open_descriptors();
+    foster::SpawnResult started = foster::spawn(request);
+    REQUIRE(started.child);
+    CHECK_FALSE(started.child->pidfd.valid());
+    CHECK(open_descriptors() == before);
+    int status = 0;
+    REQUIRE(waitpid(started.child->pid, &status, 0) == started.child->pid);
+
+    foster::SpawnRequest request2 = true_request();
+    request2.pidfd = false;
+    foster::StartResult starting = foster::spawn_without_waiting(std::move(request2));
+    REQUIRE(starting.child);
+    CHECK_FALSE(starting.child->pidfd.valid());
+    REQUIRE(foster::read_exec_outcome(*starting.child, true));
+    REQUIRE(waitpid(starting.child->pid, &status, 0) == starting.child->pid);
+
+    // The default still holds the child by a pidfd (PROGRAM is signalled through it).
+    foster::SpawnResult held = foster::spawn(true_request());
+    REQUIRE(held.child);
+    CHECK(held.child->pidfd.valid());
+    REQUIRE(waitpid(held.child->pid, &status, 0) == held.child->pid);
+}
+
+namespace {
+
+// The forked child's checks for spawn() at the descriptor limit.
+int spawn_without_a_free_descriptor() {
+    foster::SpawnRequest request = true_request();
+    request.pidfd = false;
+    foster::SpawnRequest missing = true_request();
+    missing.argv = {"/nonexistent/foster-test-program"};
+    missing.pidfd = false;
+    (void)foster::spawn(request);  // the stack and everything else it maps, first
+    rlimit old{};
+    if (getrlimit(RLIMIT_NOFILE, &old) != 0) return 10;
+    int highest = -1;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+        highest = std::max(highest, std::stoi(entry.path().filename().string()));
+    rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(highest) + 16;
+    if (setrlimit(RLIMIT_NOFILE, &tight) != 0) return 11;
+    while (::dup(0) >= 0) {
+    }  // every descriptor below the limit taken (closed at our _exit)
+    if (errno != EMFILE) return 12;
+    const foster::SpawnResult started = foster::spawn(request);
+    if (!started.child) return 13;  // it needed a descriptor (a pipe) after all
+    int status = 0;
+    if (waitpid(started.child->pid, &status, 0) != started.child->pid) return 14;
+    const foster::SpawnResult failed = foster::spawn(missing);
+    if (failed.child || failed.failure.stage != foster::SpawnStage::exec || failed.failure.error != ENOENT) return 15;
+    if (failed.failure.pid <= 0 || waitpid(failed.failure.pid, &status, 0) != failed.failure.pid) return 16;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? 0 : 17;
+}
+
+}  // namespace
+
+// spawn() waits for the exec and shares its memory with the child, which
+// writes a failure there: no report pipe, so a healthcheck probe or a hook
+// starts even when foster has no descriptor left, and an exec failure is still
+// told apart (stage, errno).
+TEST_CASE("spawn needs no descriptor and still reports an exec failure") {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) _exit(spawn_without_a_free_descriptor());
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    // 12: a descriptor was still free; 13: the spawn needed one; 15-17: the
+    // exec failure was not reported as such.
     CHECK(WEXITSTATUS(status) == 0);
 }
