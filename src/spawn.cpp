@@ -282,25 +282,15 @@ SpawnResult spawn(const SpawnRequest& request) {
     // The config and the command line refuse an empty command; should one
     // arrive anyway it is an exec failure, not an exception on the loop.
     if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
-    // We wait for the exec, and the child shares our memory: it writes a
-    // failure report into `shared`, which we read once it has exec'd or
-    // exited (what glibc's posix_spawn does). No pipe then: a healthcheck
-    // probe a second per service made one, and closed both ends, each time.
-    // valgrind runs this clone as a fork (the child's memory is a copy):
-    // there the report goes through a pipe as before.
-    const bool report_in_memory = !running_on_valgrind();
-    Pipe report;
-    if (!report_in_memory) {
-        int ends[2];
-        if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-        report = Pipe{Fd{ends[0]}, Fd{ends[1]}};
-        // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
-        if (!request.pass_fds.empty()) {
-            const int lowest = 3 + static_cast<int>(request.pass_fds.size());
-            Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
-            if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-            report.write_end = std::move(moved);
-        }
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+    // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
+    if (!request.pass_fds.empty()) {
+        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
+        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
+        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+        report.write_end = std::move(moved);
     }
 
     char* stack = child_stack_top();
@@ -308,8 +298,6 @@ SpawnResult spawn(const SpawnRequest& request) {
 
     PlanStorage storage;
     ChildPlan plan = make_plan(request, storage, report.write_end.get());
-    ChildReport shared{};
-    if (report_in_memory) plan.report_memory = &shared;
 
     int pidfd = -1;
     const int pidfd_flag = request.pidfd ? CLONE_PIDFD : 0;
@@ -317,19 +305,11 @@ SpawnResult spawn(const SpawnRequest& request) {
     if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Fd child_pidfd{pidfd};
 
-    SpawnFailure failure;
-    if (report_in_memory) {
-        // The child is done with our memory (CLONE_VFORK): what it wrote is
-        // there (`shared` escaped to clone through the plan, so the compiler
-        // reads it afresh).
-        if (shared.stage != 0) failure = {static_cast<SpawnStage>(shared.stage), shared.error, pid, shared.detail};
-    } else {
-        // We run again only after the child exec'd or exited; closing our write
-        // end leaves the child's (gone at exec) as the only one, so read() sees
-        // EOF for success or the report for failure, without blocking.
-        report.write_end.reset();
-        failure = read_report(report.read_end.get(), pid);
-    }
+    // We run again only after the child exec'd or exited; closing our write
+    // end leaves the child's (gone at exec) as the only one, so read() sees
+    // EOF for success or the report for failure, without blocking.
+    report.write_end.reset();
+    SpawnFailure failure = read_report(report.read_end.get(), pid);
     if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
     return {SpawnedChild{pid, std::move(child_pidfd)}, {}};
 }

@@ -70,12 +70,9 @@ struct ChildPlan {
     int oom_score_adj_length;
     bool no_new_privileges;
     int report_fd;            // close-on-exec pipe: {stage, errno} on failure
-    // Instead of report_fd, when the parent waits for the exec (CLONE_VFORK)
-    // in memory it shares with the child: the report is written here.
-    struct ChildReport* report_memory;
 };
 
-// What the child writes to report_fd (or report_memory) when a step fails.
+// What the child writes to report_fd when a step fails.
 struct ChildReport {
     int stage;
     int error;

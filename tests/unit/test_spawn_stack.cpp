@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -151,53 +150,4 @@ TEST_CASE("a child started without a pidfd leaves no descriptor behind") {
     REQUIRE(held.child);
     CHECK(held.child->pidfd.valid());
     REQUIRE(waitpid(held.child->pid, &status, 0) == held.child->pid);
-}
-
-namespace {
-
-// The forked child's checks for spawn() at the descriptor limit.
-int spawn_without_a_free_descriptor() {
-    foster::SpawnRequest request = true_request();
-    request.pidfd = false;
-    foster::SpawnRequest missing = true_request();
-    missing.argv = {"/nonexistent/foster-test-program"};
-    missing.pidfd = false;
-    (void)foster::spawn(request);  // the stack and everything else it maps, first
-    rlimit old{};
-    if (getrlimit(RLIMIT_NOFILE, &old) != 0) return 10;
-    int highest = -1;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-        highest = std::max(highest, std::stoi(entry.path().filename().string()));
-    rlimit tight = old;
-    tight.rlim_cur = static_cast<rlim_t>(highest) + 16;
-    if (setrlimit(RLIMIT_NOFILE, &tight) != 0) return 11;
-    while (::dup(0) >= 0) {
-    }  // every descriptor below the limit taken (closed at our _exit)
-    if (errno != EMFILE) return 12;
-    const foster::SpawnResult started = foster::spawn(request);
-    if (!started.child) return 13;  // it needed a descriptor (a pipe) after all
-    int status = 0;
-    if (waitpid(started.child->pid, &status, 0) != started.child->pid) return 14;
-    const foster::SpawnResult failed = foster::spawn(missing);
-    if (failed.child || failed.failure.stage != foster::SpawnStage::exec || failed.failure.error != ENOENT) return 15;
-    if (failed.failure.pid <= 0 || waitpid(failed.failure.pid, &status, 0) != failed.failure.pid) return 16;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? 0 : 17;
-}
-
-}  // namespace
-
-// spawn() waits for the exec and shares its memory with the child, which
-// writes a failure there: no report pipe, so a healthcheck probe or a hook
-// starts even when foster has no descriptor left, and an exec failure is still
-// told apart (stage, errno).
-TEST_CASE("spawn needs no descriptor and still reports an exec failure") {
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) _exit(spawn_without_a_free_descriptor());
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    // 12: a descriptor was still free; 13: the spawn needed one; 15-17: the
-    // exec failure was not reported as such.
-    CHECK(WEXITSTATUS(status) == 0);
 }
