@@ -405,7 +405,8 @@ def test_oneway(inits, bins, cfg, tmp, pid1):
                 continue
             medians = [statistics.median(row[k:k + trips]) / 1e3 for k in range(0, len(row), trips)]
             res[name] = {"median_us": statistics.median(row) / 1e3, "p90_us": pct(row, 90) / 1e3,
-                         "run_medians_us": medians, "spread_us": max(medians) - min(medians)}
+                         "run_medians_us": medians,
+                         "spread_us": max(medians) - min(medians) if len(medians) > 1 else None}
     finally:
         for v, (p, pid) in started:
             try:
