@@ -28,9 +28,9 @@ import time
 from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, ctxt_switches,
                       log, memory_of, own_cpu_seconds, parse_kv, pct, wait_for_quiet_machine)
 
-HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives"]
+HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives", "onewait", "onedrv"]
 PEERS = ["tini", "dumb-init", "catatonit"]
-ALL_TESTS = ["exec", "storm", "idle", "sig", "spawn", "notify"]
+ALL_TESTS = ["exec", "storm", "idle", "sig", "oneway", "spawn", "notify"]
 OURS = ["foster", "foster-static"]
 
 
@@ -355,6 +355,80 @@ def test_sig(inits, bins, cfg, tmp):
     return res
 
 
+class Flagged(Init):
+    """An init run with extra options (dumb-init -c), measured beside it."""
+
+    def __init__(self, base, flags):
+        super().__init__("%s %s" % (base.name, " ".join(flags)), base.path)
+        self.base, self.flags = base, flags
+
+    def prefix(self, pid1):
+        return self.base.prefix(pid1) + self.flags
+
+
+def oneway_variants(inits):
+    """Every init, plus dumb-init -c (no setsid for its child) beside dumb-init."""
+    out = []
+    for i in inits:
+        out.append(i)
+        if i.name == "dumb-init":
+            out.append(Flagged(i, ["-c"]))
+    return out
+
+
+def start_oneway(variant, onewait, pid1):
+    """Starts VARIANT -- onewait in a session of its own without a terminal (as a
+    container runtime or systemd starts PID 1); returns (Popen, pid to signal)."""
+    kw = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    if variant is None:
+        p = subprocess.Popen([onewait], **kw)
+        return p, p.pid
+    if pid1:
+        return start_pid1(variant, [onewait], **kw)
+    p = subprocess.Popen(variant.prefix(False) + [onewait], **kw)
+    return p, p.pid
+
+
+def test_oneway(inits, bins, cfg, tmp, pid1):
+    runs, trips = cfg["oneway_runs"], cfg["oneway_trips"]
+    variants = oneway_variants(inits)
+    log("oneway%s: %d x %d trips per init, 1 ms idle before each, interleaved" % (
+        " (PID 1)" if pid1 else "", runs, trips))
+    started, res = [], {}
+    try:
+        for v in [None] + variants:
+            try:
+                started.append((v, start_oneway(v, bins["onewait"], pid1)))
+            except Exception as e:  # noqa: BLE001 - report and go on with the others
+                res["baseline" if v is None else v.name] = {"error": str(e)}
+        out = os.path.join(tmp, "oneway.txt")
+        argv = [bins["onedrv"], out, str(runs * trips), "20", "1000"]
+        argv += ["%d:%d" % (pid, p.stdout.fileno()) for _, (p, pid) in started]
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900,
+                           pass_fds=[p.stdout.fileno() for _, (p, _) in started])
+        if r.returncode != 0:
+            raise RuntimeError("onedrv failed: " + r.stderr)
+        for (v, _), row in zip(started, read_ints_lines(out)):
+            name = "baseline" if v is None else v.name
+            if isinstance(row, str):
+                res[name] = {"error": row[5:]}
+                continue
+            medians = [statistics.median(row[k:k + trips]) / 1e3 for k in range(0, len(row), trips)]
+            res[name] = {"median_us": statistics.median(row) / 1e3, "p90_us": pct(row, 90) / 1e3,
+                         "run_medians_us": medians,
+                         "spread_us": max(medians) - min(medians) if len(medians) > 1 else None}
+    finally:
+        for v, (p, pid) in started:
+            try:
+                os.kill(pid, signal.SIGTERM)  # forwarded: onewait ends, then its init
+                p.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            kill_quietly(p)
+            p.stdout.close()
+    return res
+
+
 def test_spawn(bins, cfg):
     log("spawn: fork / vfork / clone(CLONE_VM|CLONE_VFORK) / posix_spawn, %g s per cell" % cfg["spawn_secs"])
     r = subprocess.run([bins["spawn_primitives"], "-t", str(cfg["spawn_secs"]), "2", "50", "500"],
@@ -441,6 +515,12 @@ def table_rows(shapes):
         ("sig_median", "signal forwarding, median (µs)", "sig", "median_us", "%.1f", "ratio", 1.0),
         ("sig_p99", "signal forwarding, p99 (µs)", "sig", "p99_us", "%.1f", None, None),
     ]
+    for t, lb in (("oneway", "one-way forwarding after 1 ms idle"), ("oneway_pid1", "the same, init as PID 1")):
+        rows += [
+            (t + "_median", lb + ", median (µs)", t, "median_us", "%.1f", "ratio", 1.0),
+            (t + "_p90", lb + ", p90 (µs)", t, "p90_us", "%.1f", None, None),
+            (t + "_spread", lb + ", spread of the run medians (µs)", t, "spread_us", "%.1f", None, None),
+        ]
     return rows
 
 
@@ -493,6 +573,25 @@ def build_table(results, inits, shapes):
     return "\n".join(lines), summary
 
 
+def oneway_report(results, cfg):
+    """Every variant of the one-way test (dumb-init -c too), with the medians of its runs."""
+    out = []
+    for t, title in (("oneway", "not PID 1"), ("oneway_pid1", "PID 1 of a new pid namespace")):
+        if t not in results:
+            continue
+        out += ["", "### one-way forwarding after 1 ms idle, %s (µs; %d run(s) of %d trips, interleaved)"
+                % (title, cfg["oneway_runs"], cfg["oneway_trips"]), "",
+                "| init | median | p90 | run medians |", "|---|---|---|---|"]
+        for name, rec in results[t].items():
+            if "error" in rec:
+                out.append("| %s | failed: %s | | |" % (name, rec["error"]))
+                continue
+            out.append("| %s | %.1f | %.1f | %s |" % (
+                "signal sent straight to PROGRAM" if name == "baseline" else name, rec["median_us"],
+                rec["p90_us"], ", ".join("%.1f" % m for m in rec["run_medians_us"])))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--foster", default="/work/main/build/foster", help="foster binary (default %(default)s)")
@@ -522,10 +621,10 @@ def main():
     if args.no_spawn and "spawn" in tests:
         tests.remove("spawn")
     cfg = dict(exec_iters=2000, orphans=20000, storm_runs=3, storm_batches=[1, 10], storm_spawners=[2, 4], idle_window=10.0,
-               sig_iters=2000, spawn_secs=1.0)
+               sig_iters=2000, spawn_secs=1.0, oneway_runs=4, oneway_trips=500)
     if args.quick:
         cfg.update(exec_iters=300, storm_runs=1, storm_batches=[10], storm_spawners=[2], idle_window=2.0,
-                   sig_iters=100, spawn_secs=0.2)
+                   sig_iters=100, spawn_secs=0.2, oneway_runs=1, oneway_trips=100)
     if args.storm_batch:
         cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",") if int(x) > 0]
     if args.storm_spawners:
@@ -590,6 +689,10 @@ def main():
                     results[t] = test_idle(inits, bins, cfg)
                 elif t == "sig" and inits:
                     results[t] = test_sig(inits, bins, cfg, tmp)
+                elif t == "oneway" and inits:
+                    results[t] = test_oneway(inits, bins, cfg, tmp, False)
+                    if os.geteuid() == 0 and shutil.which("unshare"):
+                        results["oneway_pid1"] = test_oneway(inits, bins, cfg, tmp, True)
                 elif t == "spawn":
                     results[t] = test_spawn(bins, cfg)
                 elif t == "notify":
@@ -619,7 +722,7 @@ def main():
         out.append("- **%s skipped**: %s" % (n, why))
     for t, why in errors.items():
         out.append("- **test %s failed**: %s" % (t, why))
-    for t in [shape[0] for shape in storm_shapes(cfg)] + ["idle", "sig"]:
+    for t in [shape[0] for shape in storm_shapes(cfg)] + ["idle", "sig", "oneway", "oneway_pid1"]:
         for n, rec in results.get(t, {}).items():
             if isinstance(rec, dict) and "error" in rec:
                 out.append("- %s: **%s failed**: %s" % (t, n, rec["error"]))
@@ -650,6 +753,7 @@ def main():
     if "tini" in [i.name for i in inits]:
         notes.append("tini runs with `-s` (subreaper) when it is not PID 1, as foster and catatonit subreap by themselves.")
     out += ["- " + n for n in notes]
+    out += oneway_report(results, cfg)
     if "spawn" in results:
         out += ["", "### spawn primitives", "", results["spawn"]["table"]]
     text = "\n".join(out)

@@ -219,11 +219,14 @@ class Runner:
     def start(self, foster_args=(), program=None, *, direct=False, wrapper=(),
               parent_wrapper=False, stdin=subprocess.DEVNULL, stdout=None,
               stderr=None, fds=None, preexec=None, env=None, cwd=None,
-              ctty=False):
+              ctty=False, new_session=False):
         """Starts foster. stdout/stderr default to files (read them with
         .stdout()/.stderr()), so no leftover can make the test block on a
         pipe. fds {target: source} places descriptors at exact numbers.
-        parent_wrapper: the wrapper stays foster's parent (does not exec)."""
+        parent_wrapper: the wrapper stays foster's parent (does not exec).
+        ctty: in a session of its own whose controlling terminal is stdin;
+        new_session: in a session of its own without a terminal, whatever
+        the test process has."""
         self.count += 1
         out_path = err_path = None
         opened = []
@@ -251,7 +254,8 @@ class Runner:
         popen = subprocess.Popen(
             cmd, stdin=stdin, stdout=stdout, stderr=stderr,
             pass_fds=tuple(fds), preexec_fn=child_setup, env=env, cwd=cwd,
-            start_new_session=ctty, process_group=None if ctty else 0)
+            start_new_session=ctty or new_session,
+            process_group=None if ctty or new_session else 0)
         for f in opened:
             f.close()
         foster = Foster(self, popen, parent_wrapper, out_path, err_path)
