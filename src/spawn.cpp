@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "log.hpp"
+#include "nofile_limit.hpp"
 #include "spawn_child.hpp"
 
 namespace foster {
@@ -130,6 +131,12 @@ struct PlanStorage {
 
 // Limits, nice, OOM score and no_new_privs, flattened for the child.
 void plan_process_settings(const ProcessSettings& settings, PlanStorage& storage, ChildPlan& plan) {
+    // The RLIMIT_NOFILE foster raised for itself goes back to what it was
+    // given, unless the service sets its own (nofile_limit.hpp).
+    if (const auto given = given_nofile_limit();
+        given && std::none_of(settings.limits.begin(), settings.limits.end(),
+                              [](const ResourceLimit& l) { return l.resource == RLIMIT_NOFILE; }))
+        storage.limits.push_back({given->resource, given->soft, given->hard});
     for (const auto& limit : settings.limits) storage.limits.push_back({limit.resource, limit.soft, limit.hard});
     plan.limits = storage.limits.data();
     plan.limit_count = static_cast<int>(storage.limits.size());

@@ -24,6 +24,7 @@
 #include "file_trust.hpp"
 #include "instances.hpp"
 #include "log.hpp"
+#include "nofile_limit.hpp"
 #include "reaper.hpp"
 #include "service_request.hpp"
 #include "signal_names.hpp"
@@ -955,6 +956,7 @@ int run_services(const Options& options, Inheritance& inheritance) {
     if (loaded.config && !options.check_only) {
         signal_fd = take_charge(inheritance.pid);
         if (!signal_fd) return 1;
+        raise_nofile_limit();  // before the sockets and the services (nofile_limit.hpp)
     }
     SystemdSockets from_systemd;
     BindResult bound;
