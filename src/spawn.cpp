@@ -69,9 +69,13 @@ bool running_on_valgrind() {
 }
 
 // Stacks of children that run alongside us (spawn_without_waiting), one per
-// child until its exec. A few are kept for the next starts: a burst of
-// service starts then maps them once.
-constexpr std::size_t spare_stacks_kept = 8;
+// child until its exec. As many are kept as children may be before their
+// exec at once (execs_in_flight_max, supervisor_exec.cpp): a burst of
+// service starts then maps them once. With 8 kept, a start of 10,000
+// services unmapped and mapped a stack for most of them, and each munmap
+// of memory the running children share is a TLB flush on every CPU (7.5 %
+// of foster's own CPU time in that start).
+constexpr std::size_t spare_stacks_kept = 32;
 std::vector<char*>& spare_stacks() {
     static std::vector<char*> spares;
     return spares;
