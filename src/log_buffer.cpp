@@ -29,25 +29,33 @@ std::int64_t realtime_now_ms() {
 
 LogRing::LogRing(std::size_t max_lines) : max_lines_(max_lines) {}
 
+const std::deque<LogLine>& LogRing::lines() const {
+    static const std::deque<LogLine> none;
+    return lines_ ? *lines_ : none;
+}
+
 void LogRing::push(LogLine line) {
     if (max_lines_ == 0) return;
+    if (!lines_) lines_.emplace();
     bytes_ += line.text.size();
-    lines_.push_back(std::move(line));
+    lines_->push_back(std::move(line));
     trim();
 }
 
 void LogRing::resize(std::size_t max_lines) {
     max_lines_ = max_lines;
     trim();
-    if (max_lines_ == 0) lines_.clear();
+    if (max_lines_ == 0) lines_.reset();
 }
 
 void LogRing::trim() {
-    while (!lines_.empty() && (lines_.size() > max_lines_ || (bytes_ > max_bytes() && lines_.size() > 1))) {
-        bytes_ -= lines_.front().text.size();
-        lines_.pop_front();
+    if (!lines_) return;
+    auto& lines = *lines_;
+    while (!lines.empty() && (lines.size() > max_lines_ || (bytes_ > max_bytes() && lines.size() > 1))) {
+        bytes_ -= lines.front().text.size();
+        lines.pop_front();
     }
-    if (lines_.empty()) bytes_ = 0;
+    if (lines.empty()) bytes_ = 0;
 }
 
 void LogBuffer::configure(const std::string& service, std::size_t max_lines) {
@@ -56,8 +64,12 @@ void LogBuffer::configure(const std::string& service, std::size_t max_lines) {
 }
 
 void LogBuffer::keep_only(const std::vector<std::string>& services) {
+    // Sorted once, looked up per entry: ten thousand services against ten
+    // thousand names is a binary search each, not a scan.
+    std::vector<std::string_view> keep(services.begin(), services.end());
+    std::sort(keep.begin(), keep.end());
     std::erase_if(services_, [&](const auto& entry) {
-        return std::find(services.begin(), services.end(), entry.first) == services.end();
+        return !std::binary_search(keep.begin(), keep.end(), std::string_view(entry.first));
     });
 }
 

@@ -66,7 +66,7 @@ public:
     // Lowers or raises the bounds (a reload); drops what no longer fits.
     void resize(std::size_t max_lines);
 
-    [[nodiscard]] const std::deque<LogLine>& lines() const { return lines_; }
+    [[nodiscard]] const std::deque<LogLine>& lines() const;
     [[nodiscard]] std::size_t bytes() const { return bytes_; }
     [[nodiscard]] std::size_t max_lines() const { return max_lines_; }
     [[nodiscard]] std::size_t max_bytes() const { return max_lines_ * log_bytes_per_line; }
@@ -74,7 +74,9 @@ public:
 private:
     void trim();
 
-    std::deque<LogLine> lines_;
+    // Made at the first line: an empty std::deque already holds about 600
+    // bytes, and most of ten thousand services never send foster a line.
+    std::optional<std::deque<LogLine>> lines_;
     std::size_t bytes_ = 0;  // text bytes held
     std::size_t max_lines_;
 };

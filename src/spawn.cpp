@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "log.hpp"
+#include "nofile_limit.hpp"
 #include "spawn_child.hpp"
 
 namespace foster {
@@ -70,7 +71,7 @@ bool running_on_valgrind() {
 // Stacks of children that run alongside us (spawn_without_waiting), one per
 // child until its exec. As many are kept for the next starts as the service
 // runner lets be in flight at once (supervisor_exec.cpp): crash-looping
-// services restart in bursts, and a stack unmapped after one burst and mapped
+// services restart in bursts and a start of thousands of services is one, and a stack unmapped after one burst and mapped
 // again for the next cost an mmap, an mprotect and an munmap per start, the
 // last two each a TLB shootdown on every CPU a child of ours runs on (7 % of
 // foster's CPU in the soak, bench/README.md). A kept stack holds only the
@@ -135,6 +136,12 @@ struct PlanStorage {
 
 // Limits, nice, OOM score and no_new_privs, flattened for the child.
 void plan_process_settings(const ProcessSettings& settings, PlanStorage& storage, ChildPlan& plan) {
+    // The RLIMIT_NOFILE foster raised for itself goes back to what it was
+    // given, unless the service sets its own (nofile_limit.hpp).
+    if (const auto given = given_nofile_limit();
+        given && std::none_of(settings.limits.begin(), settings.limits.end(),
+                              [](const ResourceLimit& l) { return l.resource == RLIMIT_NOFILE; }))
+        storage.limits.push_back({given->resource, given->soft, given->hard});
     for (const auto& limit : settings.limits) storage.limits.push_back({limit.resource, limit.soft, limit.hard});
     plan.limits = storage.limits.data();
     plan.limit_count = static_cast<int>(storage.limits.size());

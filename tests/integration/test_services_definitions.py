@@ -137,9 +137,40 @@ def test_limits_nice_oom_score_and_no_new_privileges_are_set(plain_runner):
     assert open(f"/proc/{tuned}/oom_score_adj").read().strip() == "500"
     assert proc_status(tuned)["NoNewPrivs"].strip() == "1"
     # The service without the keys keeps foster's own settings.
-    assert proc_limits(plain)["Max open files"] == proc_limits(foster.pid)["Max open files"]
+    # RLIMIT_NOFILE: the limit foster was given (this runner's), not the one it raised for itself.
+    given = tuple(str(v) for v in resource.getrlimit(resource.RLIMIT_NOFILE))
+    assert proc_limits(plain)["Max open files"] == given
     assert open(f"/proc/{plain}/oom_score_adj").read() == open(f"/proc/{foster.pid}/oom_score_adj").read()
     assert proc_status(plain)["NoNewPrivs"].strip() == "0"
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
+def test_foster_raises_its_open_files_limit_and_its_children_get_the_one_it_was_given(plain_runner):
+    """Thousands of services need more descriptors than a soft limit of 1024:
+    foster raises its own to the hard limit (as systemd does), and gives every
+    child (service, hook) the limit it was given, unless the service sets
+    `limits.nofile` itself."""
+    d = plain_runner.tmp
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        pytest.skip(f"the hard limit of open files is {hard}")
+    given = 512
+    foster, _ = start(plain_runner, f"""
+        [services.plain]
+        command = [{q(PROBE)}, "report", {q(d / "plain.report")}, "hold"]
+        pre_start = ["/bin/sh", "-c", {q(f"grep 'Max open files' /proc/self/limits > {d}/hook.limits")}]
+
+        [services.own]
+        command = [{q(PROBE)}, "report", {q(d / "own.report")}, "hold"]
+        limits = {{ nofile = 300 }}
+        """, preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (given, hard)))
+    plain = wait_report(str(d / "plain.report"))["pid"]
+    own = wait_report(str(d / "own.report"))["pid"]
+    assert proc_limits(foster.pid)["Max open files"] == (str(hard), str(hard))
+    assert proc_limits(plain)["Max open files"] == (str(given), str(hard))
+    assert open(d / "hook.limits").read().split()[3:5] == [str(given), str(hard)]
+    assert proc_limits(own)["Max open files"] == ("300", "300")
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
 
