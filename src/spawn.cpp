@@ -71,11 +71,12 @@ bool running_on_valgrind() {
 // Stacks of children that run alongside us (spawn_without_waiting), one per
 // child until its exec. As many are kept for the next starts as the service
 // runner lets be in flight at once (supervisor_exec.cpp): crash-looping
-// services restart in bursts and a start of thousands of services is one, and a stack unmapped after one burst and mapped
-// again for the next cost an mmap, an mprotect and an munmap per start, the
-// last two each a TLB shootdown on every CPU a child of ours runs on (7 % of
-// foster's CPU in the soak, bench/README.md). A kept stack holds only the
-// pages a child touched (a few KiB).
+// services restart in bursts, and starting thousands of services is one long
+// burst. A stack unmapped after one burst and mapped again for the next cost
+// an mmap, an mprotect and an munmap per start, the last two each a TLB
+// shootdown on every CPU a child of ours runs on (7 % of foster's CPU in the
+// soak and in a 10,000-service start, bench/README.md). A kept stack holds
+// only the pages a child touched (a few KiB).
 constexpr std::size_t spare_stacks_kept = 32;
 std::vector<char*>& spare_stacks() {
     static std::vector<char*> spares;
