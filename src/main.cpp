@@ -27,7 +27,8 @@ int main(int argc, char** argv, char** envp) {
     if (parsed.options && full_build::wanted(*parsed.options)) full_build::exec(argv, envp);
 #endif
     // Before anything opens a descriptor or touches a signal.
-    Inheritance inheritance = capture_inheritance(envp);
+    const bool runs_services = parsed.options && parsed.options->config_path;
+    Inheritance inheritance = capture_inheritance(envp, runs_services ? Mode::service_runner : Mode::entrypoint);
     if (!parsed.options) {
         log::fatal(parsed.error);
         log::finish(std::chrono::milliseconds(200));

@@ -13,11 +13,12 @@ constexpr int synchronous_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
 
 }  // namespace
 
-InheritedSignals capture_inherited_signals() {
+InheritedSignals capture_inherited_signals(const sigset_t& dispositions_of) {
     InheritedSignals state{};
     sigemptyset(&state.ignored);
     sigprocmask(SIG_SETMASK, nullptr, &state.mask);
     for (int sig = 1; sig < NSIG; ++sig) {
+        if (sigismember(&dispositions_of, sig) != 1) continue;
         struct sigaction current {};
         if (sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
             sigaddset(&state.ignored, sig);

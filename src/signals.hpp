@@ -21,10 +21,12 @@ namespace foster {
 // The signal state foster was started with; what PROGRAM is owed.
 struct InheritedSignals {
     sigset_t mask;     // blocked at exec
-    sigset_t ignored;  // SIG_IGN at exec
+    sigset_t ignored;  // SIG_IGN at exec, among the signals asked about
 };
 
-InheritedSignals capture_inherited_signals();
+// The mask, and which of `dispositions_of` were ignored: one system call per
+// signal asked about (docs/DESIGN.md, "Start-up and exit").
+InheritedSignals capture_inherited_signals(const sigset_t& dispositions_of);
 
 // Every signal foster blocks and reads: all but SIGKILL, SIGSTOP and the
 // synchronous ones.
