@@ -36,16 +36,9 @@ bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind
 
 }  // namespace
 
-Inheritance capture_inheritance(char** envp, Mode mode) {
+Inheritance capture_inheritance(char** envp) {
     Inheritance in;
-    sigset_t dispositions_of;
-    if (mode == Mode::service_runner) {
-        sigfillset(&dispositions_of);
-    } else {
-        sigemptyset(&dispositions_of);
-        sigaddset(&dispositions_of, SIGCHLD);
-    }
-    in.signals = capture_inherited_signals(dispositions_of);
+    in.signals = capture_inherited_signals();
     in.fds = list_open_fds();
     for (char** e = envp; e != nullptr && *e != nullptr; ++e) in.environment.emplace_back(*e);
     in.pid = getpid();

@@ -23,14 +23,7 @@ struct Inheritance {
     pid_t pid;                             // foster's own pid (1 as init)
 };
 
-// Which mode foster runs in decides what is worth capturing: the service
-// runner starts services with every signal foster found ignored reset to
-// its default, so it asks about each signal (64 system calls); the
-// entrypoint changes no disposition but SIGCHLD's, and execve passes every
-// other one to PROGRAM as foster found it, so it asks about SIGCHLD alone.
-enum class Mode { entrypoint, service_runner };
-
-Inheritance capture_inheritance(char** envp, Mode mode);
+Inheritance capture_inheritance(char** envp);
 
 // The environment for PROGRAM: foster's own, as it was. Returns whether
 // LISTEN_PID named foster (and so must be rewritten to PROGRAM's pid).

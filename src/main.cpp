@@ -27,8 +27,11 @@ int main(int argc, char** argv, char** envp) {
     if (parsed.options && full_build::wanted(*parsed.options)) full_build::exec(argv, envp);
 #endif
     // Before anything opens a descriptor or touches a signal.
-    const bool runs_services = parsed.options && parsed.options->config_path;
-    Inheritance inheritance = capture_inheritance(envp, runs_services ? Mode::service_runner : Mode::entrypoint);
+    Inheritance inheritance = capture_inheritance(envp);
+    // Services start with every signal foster found ignored reset to its
+    // default, so the service runner asks about each one; the entrypoint
+    // needs SIGCHLD's alone (signals.hpp).
+    if (parsed.options && parsed.options->config_path) inheritance.signals.ignored = ignored_signals();
     if (!parsed.options) {
         log::fatal(parsed.error);
         log::finish(std::chrono::milliseconds(200));
