@@ -12,7 +12,8 @@ packages=(g++ cmake make pkg-config libsystemd-dev libtomlplusplus-dev doctest-d
           scdoc mandoc groff-base     # the man pages (docs/man) and their lint test
           tzdata                      # time zones for the schedule unit tests (daylight saving time)
           clang libclang-rt-14-dev    # clang + libFuzzer for the fuzz smoke run
-          valgrind)                   # tests/valgrind/run (memcheck) and bench/hot_path.py
+          valgrind                    # tests/valgrind/run (memcheck) and bench/hot_path.py
+          strace)                     # the entrypoint's system-call count (test_entrypoint_startup_cost.py)
 for option in "$@"; do
   case $option in
     --bench) packages+=(tini dumb-init catatonit supervisor s6 runit) ;;

@@ -28,6 +28,10 @@ int main(int argc, char** argv, char** envp) {
 #endif
     // Before anything opens a descriptor or touches a signal.
     Inheritance inheritance = capture_inheritance(envp);
+    // Services start with every signal foster found ignored reset to its
+    // default, so the service runner asks about each one; the entrypoint
+    // needs SIGCHLD's alone (signals.hpp).
+    if (parsed.options && parsed.options->config_path) inheritance.signals.ignored = ignored_signals();
     if (!parsed.options) {
         log::fatal(parsed.error);
         log::finish(std::chrono::milliseconds(200));

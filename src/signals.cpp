@@ -14,16 +14,29 @@ constexpr int synchronous_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
 
 }  // namespace
 
+namespace {
+
+bool is_ignored(int sig) {
+    struct sigaction current {};
+    return sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
+}  // namespace
+
 InheritedSignals capture_inherited_signals() {
     InheritedSignals state{};
-    sigemptyset(&state.ignored);
     sigprocmask(SIG_SETMASK, nullptr, &state.mask);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        struct sigaction current {};
-        if (sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
-            sigaddset(&state.ignored, sig);
-    }
+    sigemptyset(&state.ignored);
+    if (is_ignored(SIGCHLD)) sigaddset(&state.ignored, SIGCHLD);
     return state;
+}
+
+sigset_t ignored_signals() {
+    sigset_t ignored;
+    sigemptyset(&ignored);
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (is_ignored(sig)) sigaddset(&ignored, sig);
+    return ignored;
 }
 
 sigset_t handled_signals() {

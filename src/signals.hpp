@@ -23,10 +23,18 @@ namespace foster {
 // The signal state foster was started with; what PROGRAM is owed.
 struct InheritedSignals {
     sigset_t mask;     // blocked at exec
-    sigset_t ignored;  // SIG_IGN at exec
+    sigset_t ignored;  // SIG_IGN at exec: SIGCHLD, or every signal after ignored_signals()
 };
 
+// The mask, and SIGCHLD's disposition: the only one the entrypoint changes.
+// execve passes every other disposition to PROGRAM as foster found it, so
+// the entrypoint need not know them (one system call per signal asked
+// about; docs/DESIGN.md, "Start-up and exit").
 InheritedSignals capture_inherited_signals();
+
+// Every signal that is ignored now: what the service runner resets to the
+// default in each service. 64 system calls.
+sigset_t ignored_signals();
 
 // Every signal foster blocks and reads: all but SIGKILL, SIGSTOP and the
 // synchronous ones.
