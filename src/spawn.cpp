@@ -290,31 +290,22 @@ SpawnResult spawn(const SpawnRequest& request) {
     // The config and the command line refuse an empty command; should one
     // arrive anyway it is an exec failure, not an exception on the loop.
     if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
-    // We run again only after the child exec'd or exited, so a failing child
-    // writes its report straight into our memory: no pipe to make, close and
-    // read (docs/DESIGN.md, "Start-up and exit"). Under valgrind, which runs
-    // this clone as a fork, the child has a copy of our memory: a pipe then.
-    Pipe report_pipe;
-    if (running_on_valgrind()) {
-        int ends[2];
-        if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-        report_pipe = Pipe{Fd{ends[0]}, Fd{ends[1]}};
-        // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
-        if (!request.pass_fds.empty()) {
-            const int lowest = 3 + static_cast<int>(request.pass_fds.size());
-            Fd moved{fcntl(report_pipe.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
-            if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-            report_pipe.write_end = std::move(moved);
-        }
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+    // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
+    if (!request.pass_fds.empty()) {
+        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
+        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
+        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+        report.write_end = std::move(moved);
     }
 
     char* stack = child_stack_top();
     if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
 
     PlanStorage storage;
-    ChildPlan plan = make_plan(request, storage, report_pipe.write_end.get());
-    ChildReport report{};
-    if (!report_pipe.write_end) plan.report_memory = &report;
+    ChildPlan plan = make_plan(request, storage, report.write_end.get());
 
     int pidfd = -1;
     const int pidfd_flag = request.pidfd ? CLONE_PIDFD : 0;
@@ -322,14 +313,11 @@ SpawnResult spawn(const SpawnRequest& request) {
     if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Fd child_pidfd{pidfd};
 
-    SpawnFailure failure{static_cast<SpawnStage>(report.stage), report.error, pid, report.detail};
-    if (report_pipe.read_end) {
-        // Closing our write end leaves the child's (gone at exec) as the
-        // only one, so read() sees EOF for success or the report for
-        // failure, without blocking.
-        report_pipe.write_end.reset();
-        failure = read_report(report_pipe.read_end.get(), pid);
-    }
+    // We run again only after the child exec'd or exited; closing our write
+    // end leaves the child's (gone at exec) as the only one, so read() sees
+    // EOF for success or the report for failure, without blocking.
+    report.write_end.reset();
+    SpawnFailure failure = read_report(report.read_end.get(), pid);
     if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
     return {SpawnedChild{pid, std::move(child_pidfd)}, {}};
 }

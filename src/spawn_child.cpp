@@ -84,11 +84,8 @@ long arg(T value) noexcept {
 
 [[noreturn]] void fail(const ChildPlan& plan, SpawnStage stage, long negative_errno, int detail = 0) noexcept {
     const ChildReport report{static_cast<int>(stage), static_cast<int>(-negative_errno), detail};
-    // The parent is suspended until we exit; exit_group's "memory" clobber
-    // keeps the store before it.
-    if (plan.report_memory != nullptr) *plan.report_memory = report;
     // A short write is impossible for 12 bytes into an empty pipe.
-    else sys(SYS_write, plan.report_fd, arg(&report), sizeof report);
+    sys(SYS_write, plan.report_fd, arg(&report), sizeof report);
     sys(SYS_exit_group, 127);
     __builtin_unreachable();
 }

@@ -69,15 +69,10 @@ struct ChildPlan {
     const char* oom_score_adj_text;  // the value as text
     int oom_score_adj_length;
     bool no_new_privileges;
-    // Where a failing step is reported ({stage, errno}): into report_memory
-    // when the parent waits for the exec (CLONE_VFORK: it reads the memory
-    // only once the child has exec'd or exited), else into report_fd, a
-    // close-on-exec pipe.
-    struct ChildReport* report_memory;  // or nullptr
-    int report_fd;
+    int report_fd;            // close-on-exec pipe: {stage, errno} on failure
 };
 
-// What the child reports when a step fails.
+// What the child writes to report_fd when a step fails.
 struct ChildReport {
     int stage;
     int error;
