@@ -605,6 +605,8 @@ def main():
     ap.add_argument("--storm-spawners", metavar="N[,N]",
                     help="storms by N spawners at once, one orphan per intermediate child (default 2,4; --quick: 2;"
                          " 0: none)")
+    ap.add_argument("--orphans", type=int, metavar="N", help="orphans per storm (default 20000)")
+    ap.add_argument("--storm-runs", type=int, metavar="N", help="runs per storm shape and init (default 3; --quick: 1)")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                     help="first wait up to SECONDS for the machine to be quiet (< 0.2 CPUs busy)")
     ap.add_argument("--spawn", action="store_true", help="accepted for compatibility: spawn runs by default")
@@ -629,6 +631,10 @@ def main():
         cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",") if int(x) > 0]
     if args.storm_spawners:
         cfg["storm_spawners"] = [int(x) for x in args.storm_spawners.split(",") if int(x) > 0]
+    if args.orphans:
+        cfg["orphans"] = args.orphans
+    if args.storm_runs:
+        cfg["storm_runs"] = args.storm_runs
 
     wait_for_quiet_machine(args.wait_idle)
     started = time.monotonic()
