@@ -1,6 +1,5 @@
 #include "program.hpp"
 
-#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,34 +21,6 @@ bool should_take_terminal() {
     return tcgetpgrp(STDIN_FILENO) == getpgrp();
 }
 
-// Whether foster has a controlling terminal. Opening /dev/tty asks the kernel
-// exactly: ENXIO means none (O_NONBLOCK: a serial line without carrier must
-// not hold us up). Where it cannot be asked (no /dev/tty in a minimal /dev, no
-// access), a terminal on 0, 1 or 2 counts as one, so a PROGRAM that could
-// reach a terminal keeps it.
-bool has_controlling_terminal() {
-    const int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) {
-        close(fd);
-        return true;
-    }
-    if (errno == ENXIO) return false;
-    return isatty(STDIN_FILENO) == 1 || isatty(STDOUT_FILENO) == 1 || isatty(STDERR_FILENO) == 1;
-}
-
-// Without a controlling terminal (a container, a systemd unit, a pipeline)
-// PROGRAM gets a session of its own, as it would as a container's PID 1 or a
-// unit's main process without foster: no terminal is lost by it, its process
-// group (what -g and `kill 0` reach) is the same one as in a plain group, and
-// with sched_autogroup the scheduler wakes it at once after an idle spell
-// rather than behind foster (docs/DESIGN.md, "PROGRAM's session"). With a
-// terminal, PROGRAM stays in foster's session, so job control and the
-// terminal's signals work as they would without foster.
-ProcessGroup group_for_program(bool took_terminal) {
-    if (took_terminal || has_controlling_terminal()) return ProcessGroup::new_group;
-    return ProcessGroup::new_session;
-}
-
 }  // namespace
 
 Program::Program(const Options& options, Inheritance& inheritance)
@@ -64,7 +35,7 @@ SpawnRequest Program::build_request() const {
     // say no, and without one the watchdog applies to whoever reads it.
     std::erase(r.envp, "WATCHDOG_PID=" + std::to_string(inheritance_.pid));
     r.rewrite_listen_pid = listen_pid_names(inheritance_.environment, inheritance_.pid);
-    r.group = group_;
+    r.group = ProcessGroup::new_group;
     r.take_terminal = took_terminal_;
     r.mask = inheritance_.signals.mask;
     // foster has no handlers, so execve leaves what foster inherited as
@@ -79,7 +50,6 @@ SpawnRequest Program::build_request() const {
 
 std::optional<int> Program::start() {
     took_terminal_ = should_take_terminal();
-    group_ = group_for_program(took_terminal_);
     SpawnResult result = spawn(build_request());
     if (!result.child) {
         const SpawnFailure& f = result.failure;

@@ -60,7 +60,6 @@ private:
     pid_t pid_ = -1;
     Fd pidfd_;
     bool took_terminal_ = false;
-    ProcessGroup group_ = ProcessGroup::new_group;  // new_session when foster has no terminal
     std::optional<ExitStatus> exit_;
 };
 

@@ -57,8 +57,8 @@ std::string describe_spawn_failure(SpawnStage stage, const std::string& program,
 int exit_status_for_exec_errno(int err);
 
 enum class ProcessGroup {
-    new_group,    // setpgid(0, 0): PROGRAM beside a terminal, so -g can reach its group
-    new_session,  // setsid(): services, and PROGRAM when foster has no terminal
+    new_group,    // setpgid(0, 0): PROGRAM, so -g can reach its group
+    new_session,  // setsid(): services, each with a group of its own
 };
 
 // What a descriptor slot 0-2 of the child gets.
