@@ -286,20 +286,32 @@ std::vector<std::string> executable_candidates(const std::string& name, const st
     return out;
 }
 
+namespace {
+
+// The pipe a child reports its exec failure on (close-on-exec: EOF means
+// the exec succeeded). Passed descriptors go to 3, 4, ...: the write end is
+// moved above them. nullopt, errno set, if a descriptor cannot be made.
+std::optional<Pipe> report_pipe(int flags, std::size_t passed) {
+    int ends[2];
+    if (pipe2(ends, flags) != 0) return std::nullopt;
+    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
+    if (passed > 0) {
+        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, 3 + static_cast<int>(passed))};
+        if (!moved) return std::nullopt;
+        report.write_end = std::move(moved);
+    }
+    return report;
+}
+
+}  // namespace
+
 SpawnResult spawn(const SpawnRequest& request) {
     // The config and the command line refuse an empty command; should one
     // arrive anyway it is an exec failure, not an exception on the loop.
     if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
-    int ends[2];
-    if (pipe2(ends, O_CLOEXEC) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
-    // Passed descriptors go to 3, 4, ...: the report pipe must not be there.
-    if (!request.pass_fds.empty()) {
-        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
-        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
-        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-        report.write_end = std::move(moved);
-    }
+    auto made = report_pipe(O_CLOEXEC, request.pass_fds.size());
+    if (!made) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report = std::move(*made);
 
     char* stack = child_stack_top();
     if (stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
@@ -324,16 +336,10 @@ SpawnResult spawn(const SpawnRequest& request) {
 
 StartResult spawn_without_waiting(SpawnRequest&& request) {
     if (request.argv.empty()) return {std::nullopt, {SpawnStage::exec, ENOENT, -1}};
-    int ends[2];
     // Non-blocking: the loop reads the report when it comes, never waits for it.
-    if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-    Pipe report{Fd{ends[0]}, Fd{ends[1]}};
-    if (!request.pass_fds.empty()) {
-        const int lowest = 3 + static_cast<int>(request.pass_fds.size());
-        Fd moved{fcntl(report.write_end.get(), F_DUPFD_CLOEXEC, lowest)};
-        if (!moved) return {std::nullopt, {SpawnStage::fork, errno, -1}};
-        report.write_end = std::move(moved);
-    }
+    auto made = report_pipe(O_CLOEXEC | O_NONBLOCK, request.pass_fds.size());
+    if (!made) return {std::nullopt, {SpawnStage::fork, errno, -1}};
+    Pipe report = std::move(*made);
     std::unique_ptr<SpawnMemory, SpawnMemoryDeleter> memory{new SpawnMemory};
     memory->stack = take_stack();
     if (memory->stack == nullptr) return {std::nullopt, {SpawnStage::fork, errno, -1}};
