@@ -28,7 +28,7 @@ import time
 from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, ctxt_switches,
                       log, memory_of, own_cpu_seconds, parse_kv, pct, wait_for_quiet_machine)
 
-HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives", "onewait", "onedrv"]
+HELPERS = ["execdrv", "storm", "zsample", "sigwait", "sigdrv", "spawn_primitives", "onedrv"]
 PEERS = ["tini", "dumb-init", "catatonit"]
 ALL_TESTS = ["exec", "storm", "idle", "sig", "oneway", "spawn", "notify"]
 OURS = ["foster", "foster-static"]
@@ -377,15 +377,15 @@ def oneway_variants(inits):
 
 
 def start_oneway(variant, onewait, pid1):
-    """Starts VARIANT -- onewait in a session of its own without a terminal (as a
+    """Starts VARIANT -- ONEWAIT (`sigwait clock`, a list) in a session of its own without a terminal (as a
     container runtime or systemd starts PID 1); returns (Popen, pid to signal)."""
     kw = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     if variant is None:
-        p = subprocess.Popen([onewait], **kw)
+        p = subprocess.Popen(onewait, **kw)
         return p, p.pid
     if pid1:
-        return start_pid1(variant, [onewait], **kw)
-    p = subprocess.Popen(variant.prefix(False) + [onewait], **kw)
+        return start_pid1(variant, onewait, **kw)
+    p = subprocess.Popen(variant.prefix(False) + onewait, **kw)
     return p, p.pid
 
 
@@ -398,7 +398,7 @@ def test_oneway(inits, bins, cfg, tmp, pid1):
     try:
         for v in [None] + variants:
             try:
-                started.append((v, start_oneway(v, bins["onewait"], pid1)))
+                started.append((v, start_oneway(v, [bins["sigwait"], "clock"], pid1)))
             except Exception as e:  # noqa: BLE001 - report and go on with the others
                 res["baseline" if v is None else v.name] = {"error": str(e)}
         out = os.path.join(tmp, "oneway.txt")
