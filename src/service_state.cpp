@@ -84,6 +84,7 @@ StateMachine::StateMachine(std::string name, Policy policy)
 
 void StateMachine::set_policy(Policy policy) {
     policy_ = std::move(policy);
+    if (!start_limit_on()) starts_.clear();
     next_delay_ = capped(next_delay_, policy_.restart_delay_max);
 }
 
@@ -261,7 +262,9 @@ void StateMachine::begin_run(const Event& e, Actions&) {
     exec_errno_ = 0;
     unhealthy_ = false;
     kill_sent_ = false;
-    starts_.push_back(e.now);
+    // Only a limit needs the times, and only it forgets them again: without
+    // one, a service crash-looping for weeks would add 8 bytes a start.
+    if (start_limit_on()) starts_.push_back(e.now);
 }
 
 void StateMachine::retry_spawn(const Event& e, Actions& a) {
@@ -391,8 +394,12 @@ StateMachine::Outcome StateMachine::decide(TimePoint now, bool success) {
 
 // Whether one more start at `at` would make more than `burst` starts within
 // any `interval`. Forgets starts that have left the window for good.
+bool StateMachine::start_limit_on() const noexcept {
+    return policy_.start_limit_burst > 0 && policy_.start_limit_interval > Millis{0};
+}
+
 bool StateMachine::start_limit_reached(TimePoint at) {
-    if (policy_.start_limit_burst == 0 || policy_.start_limit_interval <= Millis{0}) return false;
+    if (!start_limit_on()) return false;
     const TimePoint window_start = at - policy_.start_limit_interval;
     std::erase_if(starts_, [&](TimePoint t) { return t <= window_start; });
     return starts_.size() >= policy_.start_limit_burst;

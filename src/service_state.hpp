@@ -291,6 +291,9 @@ public:
     [[nodiscard]] std::optional<TimePoint> deadline() const noexcept { return deadline_; }
     // Automatic restarts since the last start_requested.
     [[nodiscard]] unsigned restarts() const noexcept { return restarts_; }
+    // Start times kept for the start limit: those within its interval (at
+    // most `burst` and the newest), none without a limit.
+    [[nodiscard]] std::size_t remembered_starts() const noexcept { return starts_.size(); }
     // The last run's exit code, or 128 + N when signal N killed it.
     [[nodiscard]] std::optional<int> exit_status() const noexcept { return exit_status_; }
     // The errno of the last failed exec, while the service is fatal from it.
@@ -347,6 +350,7 @@ private:
     // Helpers.
     Outcome decide(TimePoint now, bool success);
     bool start_limit_reached(TimePoint at);
+    [[nodiscard]] bool start_limit_on() const noexcept;
     Millis take_delay();
     void reset_for_start();
     void begin_stop(TimePoint now, Actions& a, Outcome after, int sig, const std::string& detail);
@@ -382,7 +386,7 @@ private:
     // Restart accounting since the last start_requested.
     unsigned restarts_ = 0;
     Millis next_delay_;
-    std::vector<TimePoint> starts_;  // spawn times inside the start-limit window
+    std::vector<TimePoint> starts_;  // spawn times inside the start-limit window, if there is a limit
 };
 
 }  // namespace foster::service

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "service_state.hpp"
@@ -359,6 +360,29 @@ TEST_CASE("start limit: starts spread out over more than the interval never reac
         if (last == State::backoff) wait_out_backoff(tight, clock2);
     }
     CHECK(last == State::fatal);
+}
+
+TEST_CASE("start times are kept only within the start limit's window, and not at all without a limit") {
+    for (const auto& [burst, interval, most] :
+         {std::tuple{0U, Millis{10'000}, std::size_t{0}}, std::tuple{5U, Millis{0}, std::size_t{0}},
+          std::tuple{1'000'000U, Millis{2'000}, std::size_t{21}}}) {
+        CAPTURE(burst);
+        FakeClock clock;
+        Policy p;
+        p.start_limit_burst = burst;
+        p.start_limit_interval = interval;
+        p.restart_delay = Millis{100};
+        p.restart_delay_max = Millis{100};
+        p.min_uptime = Millis{60'000};  // never a reset: every run is short
+        StateMachine m("crasher", p);
+        m.start_requested(clock.now);
+        for (int i = 0; i < 2000; ++i) {
+            REQUIRE(run_and_exit(m, clock, Millis{0}, ExitStatus::exited(1)).to == State::backoff);
+            wait_out_backoff(m, clock);
+        }
+        CHECK(m.restarts() == 2000);
+        CHECK(m.remembered_starts() <= most);
+    }
 }
 
 TEST_CASE("a run of at least min_uptime resets the start-limit count") {
