@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "heap_optional.hpp"
 #include "socket_spec.hpp"
 #include "limits.hpp"
 #include "schedule.hpp"
@@ -115,7 +116,7 @@ struct ServiceConfig {
     std::string instance_of;
     int instance = 0;
     // `schedule` (schedule.hpp): a oneshot started at these times; none: not scheduled.
-    std::optional<Schedule> schedule;
+    HeapOptional<Schedule> schedule;
 
     // `command`: an array is the argv as is (argv[0] searched in PATH); a
     // string becomes {"/bin/sh", "-c", STRING}. Never empty.
@@ -169,14 +170,14 @@ struct ServiceConfig {
     // Added to (or overriding) the inherited environment, in file order.
     // Names are non-empty and contain no '='; no NUL anywhere.
     std::vector<std::pair<std::string, std::string>> environment;
-    std::optional<std::string> working_directory;  // absolute; none: foster's own
-    std::optional<Credentials> credentials;        // none: foster's own user and groups
+    HeapOptional<std::string> working_directory;  // absolute; none: foster's own
+    HeapOptional<Credentials> credentials;        // none: foster's own user and groups
     std::optional<mode_t> umask;                   // 0..0777; none: foster's own
     OutputTarget stdout_target;                    // never Kind::same_as_stdout
     OutputTarget stderr_target;
     // `timestamps`: in front of its prefix and file lines; [foster]'s when not given.
     TimestampStyle timestamps = TimestampStyle::none;
-    std::optional<HealthCheck> healthcheck;
+    HeapOptional<HealthCheck> healthcheck;
     // `[services.NAME.sockets]`, in file order: passed at fd 3, 4, ...
     // (socket_spec.hpp; bound and held by held_sockets.hpp).
     std::vector<SocketSpec> sockets;

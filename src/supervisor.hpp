@@ -92,14 +92,14 @@ struct Service {
     // An overlapping restart (overlap.hpp, supervisor_overlap.cpp): the run
     // beside the machine's, until it is gone. The service is down only
     // when both are.
-    std::optional<service::SideRun> side;
+    HeapOptional<service::SideRun> side;
     MainProcess side_process;            // its main process, while it lives
     TimerQueue::Id side_timer = 0;       // its stop_timeout
     pid_t side_stop_command_pid = -1;
     TimerQueue::Id overlap_timer = 0;    // overlap_timeout, while the old run serves
     bool overlap_timed_out = false;
-    std::optional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
-    std::optional<std::string> overlap_failure;   // why the last overlapping restart failed
+    HeapOptional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
+    HeapOptional<std::string> overlap_failure;   // why the last overlapping restart failed
 
 
     // `schedule` (supervisor_schedule.cpp): the timer of the next scheduled
