@@ -130,7 +130,7 @@ void Supervisor::advance_overlaps() {
                             ? "the new process did not become ready within overlap_timeout (" +
                                   format_duration(s.config.overlap_timeout) + ")"
                             : "the new process could not be started" +
-                                  (s.spawn_failure.empty() ? std::string() : " (" + s.spawn_failure + ")"),
+                                  (s.spawn_failure ? " (" + *s.spawn_failure + ")" : std::string()),
                         false);
             break;
         }
