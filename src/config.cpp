@@ -833,19 +833,19 @@ constexpr KeyRule service_keys[] = {
      }},
     {"stop_command",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stop_command, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().stop_command, read_command(r.scope, key, value));
      }},
     {"pre_start",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.pre_start, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().pre_start, read_command(r.scope, key, value));
      }},
     {"post_stop",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.post_stop, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().post_stop, read_command(r.scope, key, value));
      }},
     {"hook_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.hook_timeout, read_positive_duration(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().hook_timeout, read_positive_duration(r.scope, key, value));
      }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -884,19 +884,19 @@ constexpr KeyRule service_keys[] = {
      }},
     {"limits",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.process.limits, read_limits(r.scope, key, value));
+         assign(r.draft.config.process.edit().limits, read_limits(r.scope, key, value));
      }},
     {"nice",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.nice = n;
+         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.edit().nice = n;
      }},
     {"oom_score_adjust",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.oom_score_adjust = n;
+         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.edit().oom_score_adjust = n;
      }},
     {"no_new_privileges",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.process.no_new_privileges, read_bool(r.scope, key, value));
+         assign(r.draft.config.process.edit().no_new_privileges, read_bool(r.scope, key, value));
      }},
     {"working_directory",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -1342,8 +1342,10 @@ ServiceDraft instance_of(const ServiceDraft& draft, int instance) {
     c.instance = instance;
     c.name = instance_name(draft.config.name, instance);
     const auto expand = [instance](std::string& text) { text = expand_instance(text, instance); };
-    for (auto* argv : {&c.argv, &c.pre_start, &c.post_stop, &c.stop_command})
-        for (auto& arg : *argv) expand(arg);
+    for (auto& arg : c.argv) expand(arg);
+    if (c.hooks.edited())  // not made for instances that have no hooks
+        for (auto* argv : {&c.hooks.edit().pre_start, &c.hooks.edit().post_stop, &c.hooks.edit().stop_command})
+            for (auto& arg : *argv) expand(arg);
     if (c.healthcheck)
         for (auto& arg : c.healthcheck->argv) expand(arg);
     for (auto& [name, value] : c.environment) expand(value);
