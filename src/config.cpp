@@ -723,17 +723,17 @@ void read_backups(ServiceReader& r, std::size_t stream, std::string_view key, co
 // The rotation keys belong to an output file: put them there, or say why not.
 void apply_rotation(ServiceReader& r) {
     const char* streams[] = {"stdout", "stderr"};
-    OutputTarget* targets[] = {&r.draft.config.stdout_target, &r.draft.config.stderr_target};
+    LazyDefault<OutputTarget>* targets[] = {&r.draft.config.stdout_target, &r.draft.config.stderr_target};
     for (std::size_t i = 0; i < 2; ++i) {
         const auto& rotation = r.rotation[i];
         if (!rotation.at) continue;
-        if (targets[i]->kind != OutputTarget::Kind::file) {
+        if ((*targets[i])->kind != OutputTarget::Kind::file) {
             r.scope.error(*rotation.at, std::string("'") + streams[i] + "_max_size' and '" + streams[i] +
                                             "_backups' apply only when '" + streams[i] + "' is a file path");
             continue;
         }
-        targets[i]->max_size = rotation.max_size;
-        if (rotation.backups) targets[i]->backups = *rotation.backups;
+        targets[i]->edit().max_size = rotation.max_size;
+        if (rotation.backups) targets[i]->edit().backups = *rotation.backups;
     }
 }
 
@@ -919,11 +919,11 @@ constexpr KeyRule service_keys[] = {
      }},
     {"stdout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stdout_target, read_output(r.scope, key, value));
+         assign(r.draft.config.stdout_target.edit(), read_output(r.scope, key, value));
      }},
     {"stderr",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stderr_target, read_output(r.scope, key, value));
+         assign(r.draft.config.stderr_target.edit(), read_output(r.scope, key, value));
      }},
     {"stdout_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 0, key, value); }},
     {"stderr_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 1, key, value); }},
@@ -1304,8 +1304,8 @@ void finish_service(ServiceReader& r, const toml::table& table) {
     const auto keepable = [](OutputTarget::Kind kind) {
         return kind == OutputTarget::Kind::prefix || kind == OutputTarget::Kind::file || kind == OutputTarget::Kind::null;
     };
-    if (r.log_buffer_at && config.log_buffer > 0 && !keepable(config.stdout_target.kind) &&
-        !keepable(config.stderr_target.kind))
+    if (r.log_buffer_at && config.log_buffer > 0 && !keepable(config.stdout_target->kind) &&
+        !keepable(config.stderr_target->kind))
         r.scope.error(*r.log_buffer_at, "'log_buffer' needs stdout or stderr to be \"prefix\", \"null\" or a file: "
                                         "only output that passes through foster can be kept");
     for (const auto& dependency : r.draft.dependencies)
@@ -1351,7 +1351,7 @@ ServiceDraft instance_of(const ServiceDraft& draft, int instance) {
     for (auto& [name, value] : c.environment) expand(value);
     if (c.working_directory) expand(*c.working_directory);
     for (auto* target : {&c.stdout_target, &c.stderr_target})
-        if (target->kind == OutputTarget::Kind::file) expand(target->path);
+        if ((*target)->kind == OutputTarget::Kind::file) expand(target->edit().path);
     return copy;
 }
 

@@ -182,8 +182,9 @@ struct ServiceConfig {
     HeapOptional<std::string> working_directory;  // absolute; none: foster's own
     HeapOptional<Credentials> credentials;        // none: foster's own user and groups
     std::optional<mode_t> umask;                   // 0..0777; none: foster's own
-    OutputTarget stdout_target;                    // never Kind::same_as_stdout
-    OutputTarget stderr_target;
+    // `stdout`, `stderr`: apart until set (LazyDefault); inherit when not.
+    LazyDefault<OutputTarget> stdout_target;       // never Kind::same_as_stdout
+    LazyDefault<OutputTarget> stderr_target;
     // `timestamps`: in front of its prefix and file lines; [foster]'s when not given.
     TimestampStyle timestamps = TimestampStyle::none;
     HeapOptional<HealthCheck> healthcheck;

@@ -407,7 +407,7 @@ void Supervisor::spawn_service(Service& s) {
     // `journal`: a stream of its own to journald, opened for each run; without
     // journald the service still starts, with foster's descriptor.
     Fd out_journal, err_journal;
-    for (auto [target, stream] : {std::pair{&s.config.stdout_target, &out_journal}, {&s.config.stderr_target, &err_journal}}) {
+    for (auto [target, stream] : {std::pair{&*s.config.stdout_target, &out_journal}, {&*s.config.stderr_target, &err_journal}}) {
         if (target->kind != OutputTarget::Kind::journal) continue;
         *stream = systemd::journal_stream(s.config.name, LOG_INFO);
         if (!*stream && !std::exchange(s.journal_warned, true))
@@ -428,15 +428,15 @@ void Supervisor::spawn_service(Service& s) {
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_journal, Stream::out);
-    stdio.err = target_fd(s.config.stderr_target, err_journal, Stream::err);
+    stdio.out = target_fd(*s.config.stdout_target, out_journal, Stream::out);
+    stdio.err = target_fd(*s.config.stderr_target, err_journal, Stream::err);
     // `stdout = "/path"` files foster does not write itself are opened by the
     // child for each run (so a rotated log is picked up), as the service's user.
-    if (s.config.stdout_target.kind == OutputTarget::Kind::file && stdio.out < 0)
-        stdio.out_path = s.config.stdout_target.path;
-    if (s.config.stderr_target.kind == OutputTarget::Kind::file && stdio.err < 0)
-        stdio.err_path = s.config.stderr_target.path;
-    stdio.err_copies_out = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout;
+    if (s.config.stdout_target->kind == OutputTarget::Kind::file && stdio.out < 0)
+        stdio.out_path = s.config.stdout_target->path;
+    if (s.config.stderr_target->kind == OutputTarget::Kind::file && stdio.err < 0)
+        stdio.err_path = s.config.stderr_target->path;
+    stdio.err_copies_out = s.config.stderr_target->kind == OutputTarget::Kind::same_as_stdout;
     s.ready = false;
     if (const int error = reopen_sockets(s); error != 0) {
         handle(s, s.machine.spawn_failed(now, error));

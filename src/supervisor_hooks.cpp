@@ -52,10 +52,10 @@ void kill_session(pid_t& pid) {
 std::optional<pid_t> Supervisor::run_hook(Service& s, const char* what, const std::vector<std::string>& argv,
                                           const std::vector<std::pair<std::string, std::string>>& extra_environment) {
     ServiceStdio stdio{dev_null_.get(), -1, -1};
-    stdio.out = hook_output(s.config.stdout_target, s.output.get(), Stream::out, dev_null_.get());
-    stdio.err = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout
+    stdio.out = hook_output(*s.config.stdout_target, s.output.get(), Stream::out, dev_null_.get());
+    stdio.err = s.config.stderr_target->kind == OutputTarget::Kind::same_as_stdout
                     ? stdio.out
-                    : hook_output(s.config.stderr_target, s.output.get(), Stream::err, dev_null_.get());
+                    : hook_output(*s.config.stderr_target, s.output.get(), Stream::err, dev_null_.get());
     SpawnRequest request = request_for(s, argv, stdio);
     if (!extra_environment.empty()) request.envp = merge_environment(request.envp, extra_environment);
     SpawnResult result = spawn(request);

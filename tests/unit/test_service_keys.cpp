@@ -157,12 +157,12 @@ TEST_CASE("config: output rotation and timestamps") {
     REQUIRE(result.config);
     const auto& a = result.config->services[0];
     const auto& b = result.config->services[1];
-    CHECK(a.stdout_target.max_size == std::uint64_t{10} << 20);
-    CHECK(a.stdout_target.backups == 5);
-    CHECK(a.stderr_target.max_size == 4096u);
-    CHECK(a.stderr_target.backups == 2);
+    CHECK(a.stdout_target->max_size == std::uint64_t{10} << 20);
+    CHECK(a.stdout_target->backups == 5);
+    CHECK(a.stderr_target->max_size == 4096u);
+    CHECK(a.stderr_target->backups == 2);
     CHECK(a.timestamps == foster::TimestampStyle::iso);  // [foster]'s
-    CHECK_FALSE(b.stdout_target.max_size);
+    CHECK_FALSE(b.stdout_target->max_size);
     CHECK(b.timestamps == foster::TimestampStyle::mono);
     // [foster] after the services still gives them its default.
     auto later = foster::parse_config("[services.a]\ncommand = \"x\"\n[foster]\ntimestamps = \"mono\"\n", "f.toml");
