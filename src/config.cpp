@@ -723,17 +723,17 @@ void read_backups(ServiceReader& r, std::size_t stream, std::string_view key, co
 // The rotation keys belong to an output file: put them there, or say why not.
 void apply_rotation(ServiceReader& r) {
     const char* streams[] = {"stdout", "stderr"};
-    OutputTarget* targets[] = {&r.draft.config.stdout_target, &r.draft.config.stderr_target};
+    LazyDefault<OutputTarget>* targets[] = {&r.draft.config.stdout_target, &r.draft.config.stderr_target};
     for (std::size_t i = 0; i < 2; ++i) {
         const auto& rotation = r.rotation[i];
         if (!rotation.at) continue;
-        if (targets[i]->kind != OutputTarget::Kind::file) {
+        if ((*targets[i])->kind != OutputTarget::Kind::file) {
             r.scope.error(*rotation.at, std::string("'") + streams[i] + "_max_size' and '" + streams[i] +
                                             "_backups' apply only when '" + streams[i] + "' is a file path");
             continue;
         }
-        targets[i]->max_size = rotation.max_size;
-        if (rotation.backups) targets[i]->backups = *rotation.backups;
+        targets[i]->edit().max_size = rotation.max_size;
+        if (rotation.backups) targets[i]->edit().backups = *rotation.backups;
     }
 }
 
@@ -833,19 +833,19 @@ constexpr KeyRule service_keys[] = {
      }},
     {"stop_command",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stop_command, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().stop_command, read_command(r.scope, key, value));
      }},
     {"pre_start",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.pre_start, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().pre_start, read_command(r.scope, key, value));
      }},
     {"post_stop",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.post_stop, read_command(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().post_stop, read_command(r.scope, key, value));
      }},
     {"hook_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.hook_timeout, read_positive_duration(r.scope, key, value));
+         assign(r.draft.config.hooks.edit().hook_timeout, read_positive_duration(r.scope, key, value));
      }},
     {"stop_timeout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -884,19 +884,19 @@ constexpr KeyRule service_keys[] = {
      }},
     {"limits",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.process.limits, read_limits(r.scope, key, value));
+         assign(r.draft.config.process.edit().limits, read_limits(r.scope, key, value));
      }},
     {"nice",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.nice = n;
+         if (auto n = read_int(r.scope, key, value, -20, 19)) r.draft.config.process.edit().nice = n;
      }},
     {"oom_score_adjust",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.oom_score_adjust = n;
+         if (auto n = read_int(r.scope, key, value, -1000, 1000)) r.draft.config.process.edit().oom_score_adjust = n;
      }},
     {"no_new_privileges",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.process.no_new_privileges, read_bool(r.scope, key, value));
+         assign(r.draft.config.process.edit().no_new_privileges, read_bool(r.scope, key, value));
      }},
     {"working_directory",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
@@ -919,11 +919,11 @@ constexpr KeyRule service_keys[] = {
      }},
     {"stdout",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stdout_target, read_output(r.scope, key, value));
+         assign(r.draft.config.stdout_target.edit(), read_output(r.scope, key, value));
      }},
     {"stderr",
      [](ServiceReader& r, std::string_view key, const toml::node& value) {
-         assign(r.draft.config.stderr_target, read_output(r.scope, key, value));
+         assign(r.draft.config.stderr_target.edit(), read_output(r.scope, key, value));
      }},
     {"stdout_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 0, key, value); }},
     {"stderr_max_size", [](ServiceReader& r, std::string_view key, const toml::node& value) { read_max_size(r, 1, key, value); }},
@@ -1304,8 +1304,8 @@ void finish_service(ServiceReader& r, const toml::table& table) {
     const auto keepable = [](OutputTarget::Kind kind) {
         return kind == OutputTarget::Kind::prefix || kind == OutputTarget::Kind::file || kind == OutputTarget::Kind::null;
     };
-    if (r.log_buffer_at && config.log_buffer > 0 && !keepable(config.stdout_target.kind) &&
-        !keepable(config.stderr_target.kind))
+    if (r.log_buffer_at && config.log_buffer > 0 && !keepable(config.stdout_target->kind) &&
+        !keepable(config.stderr_target->kind))
         r.scope.error(*r.log_buffer_at, "'log_buffer' needs stdout or stderr to be \"prefix\", \"null\" or a file: "
                                         "only output that passes through foster can be kept");
     for (const auto& dependency : r.draft.dependencies)
@@ -1342,14 +1342,16 @@ ServiceDraft instance_of(const ServiceDraft& draft, int instance) {
     c.instance = instance;
     c.name = instance_name(draft.config.name, instance);
     const auto expand = [instance](std::string& text) { text = expand_instance(text, instance); };
-    for (auto* argv : {&c.argv, &c.pre_start, &c.post_stop, &c.stop_command})
-        for (auto& arg : *argv) expand(arg);
+    for (auto& arg : c.argv) expand(arg);
+    if (c.hooks.edited())  // not made for instances that have no hooks
+        for (auto* argv : {&c.hooks.edit().pre_start, &c.hooks.edit().post_stop, &c.hooks.edit().stop_command})
+            for (auto& arg : *argv) expand(arg);
     if (c.healthcheck)
         for (auto& arg : c.healthcheck->argv) expand(arg);
     for (auto& [name, value] : c.environment) expand(value);
     if (c.working_directory) expand(*c.working_directory);
     for (auto* target : {&c.stdout_target, &c.stderr_target})
-        if (target->kind == OutputTarget::Kind::file) expand(target->path);
+        if ((*target)->kind == OutputTarget::Kind::file) expand(target->edit().path);
     return copy;
 }
 

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "heap_optional.hpp"
+#include "lazy_default.hpp"
 #include "socket_spec.hpp"
 #include "limits.hpp"
 #include "schedule.hpp"
@@ -104,6 +106,24 @@ struct Credentials {
     bool operator==(const Credentials&) const = default;
 };
 
+// The hooks of a service: keys most services never set, so a ServiceConfig
+// holds them apart (LazyDefault: one pointer while none is set).
+struct HookSettings {
+    // `stop_command`: run instead of sending stop_signal while the main
+    // process lives (argv as for `command`); empty: none. stop_timeout still
+    // bounds the stop, then SIGKILL.
+    std::vector<std::string> stop_command;
+    // `pre_start`: run to completion before every start (argv as for
+    // `command`); empty: none. Failing, or running longer than hook_timeout,
+    // is a failed start.
+    std::vector<std::string> pre_start;
+    // `post_stop`: run after every run ends (stopped or exited), with
+    // FOSTER_EXIT_STATUS and FOSTER_EXIT_SIGNAL; the next start waits for it.
+    std::vector<std::string> post_stop;
+    Millis hook_timeout{30'000};  // bound on pre_start and post_stop; > 0
+    bool operator==(const HookSettings&) const = default;
+};
+
 // One [services.NAME] table, with every default filled in.
 struct ServiceConfig {
     std::string name;  // [A-Za-z0-9_.-]+: it appears in logs, in "NAME | line" and in fosterctl
@@ -115,7 +135,7 @@ struct ServiceConfig {
     std::string instance_of;
     int instance = 0;
     // `schedule` (schedule.hpp): a oneshot started at these times; none: not scheduled.
-    std::optional<Schedule> schedule;
+    HeapOptional<Schedule> schedule;
 
     // `command`: an array is the argv as is (argv[0] searched in PATH); a
     // string becomes {"/bin/sh", "-c", STRING}. Never empty.
@@ -144,18 +164,8 @@ struct ServiceConfig {
     // `reload_signal`: what `fosterctl reload NAME` sends to the main process;
     // none: the service cannot be reloaded that way.
     std::optional<int> reload_signal;
-    // `stop_command`: run instead of sending stop_signal while the main
-    // process lives (argv as for `command`); empty: none. stop_timeout still
-    // bounds the stop, then SIGKILL.
-    std::vector<std::string> stop_command;
-    // `pre_start`: run to completion before every start (argv as for
-    // `command`); empty: none. Failing, or running longer than hook_timeout,
-    // is a failed start.
-    std::vector<std::string> pre_start;
-    // `post_stop`: run after every run ends (stopped or exited), with
-    // FOSTER_EXIT_STATUS and FOSTER_EXIT_SIGNAL; the next start waits for it.
-    std::vector<std::string> post_stop;
-    Millis hook_timeout{30'000};  // bound on pre_start and post_stop; > 0
+    // `stop_command`, `pre_start`, `post_stop`, `hook_timeout` (HookSettings).
+    LazyDefault<HookSettings> hooks;
     Millis stop_timeout{10'000};  // then SIGKILL to the process group; 0 = at once
     RestartMode restart_mode = RestartMode::stop_first;  // never overlap for a oneshot
     // How long the new process of an overlapping restart gets to become
@@ -169,19 +179,20 @@ struct ServiceConfig {
     // Added to (or overriding) the inherited environment, in file order.
     // Names are non-empty and contain no '='; no NUL anywhere.
     std::vector<std::pair<std::string, std::string>> environment;
-    std::optional<std::string> working_directory;  // absolute; none: foster's own
-    std::optional<Credentials> credentials;        // none: foster's own user and groups
+    HeapOptional<std::string> working_directory;  // absolute; none: foster's own
+    HeapOptional<Credentials> credentials;        // none: foster's own user and groups
     std::optional<mode_t> umask;                   // 0..0777; none: foster's own
-    OutputTarget stdout_target;                    // never Kind::same_as_stdout
-    OutputTarget stderr_target;
+    // `stdout`, `stderr`: apart until set (LazyDefault); inherit when not.
+    LazyDefault<OutputTarget> stdout_target;       // never Kind::same_as_stdout
+    LazyDefault<OutputTarget> stderr_target;
     // `timestamps`: in front of its prefix and file lines; [foster]'s when not given.
     TimestampStyle timestamps = TimestampStyle::none;
-    std::optional<HealthCheck> healthcheck;
+    HeapOptional<HealthCheck> healthcheck;
     // `[services.NAME.sockets]`, in file order: passed at fd 3, 4, ...
     // (socket_spec.hpp; bound and held by held_sockets.hpp).
     std::vector<SocketSpec> sockets;
     // `limits`, `nice`, `oom_score_adjust`, `no_new_privileges`: set in the child before exec.
-    ProcessSettings process;
+    LazyDefault<ProcessSettings> process;
     // `log_buffer`: lines of recent output kept in memory (log_buffer.hpp);
     // none: [foster]'s. Set only for a service with a `prefix` output.
     std::optional<std::size_t> log_buffer;

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "heap_optional.hpp"
+
 namespace foster {
 
 enum class LogStream : std::uint8_t { out, err, syslog };
@@ -76,7 +78,8 @@ private:
 
     // Made at the first line: an empty std::deque already holds about 600
     // bytes, and most of ten thousand services never send foster a line.
-    std::optional<std::deque<LogLine>> lines_;
+    // On the heap: a std::deque is 80 bytes even before it is made.
+    HeapOptional<std::deque<LogLine>> lines_;
     std::size_t bytes_ = 0;  // text bytes held
     std::size_t max_lines_;
 };

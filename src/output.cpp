@@ -36,7 +36,7 @@ std::string prefixed_line(std::string_view prefix, std::string_view line) {
 }
 
 OutputSettings OutputSettings::of(const ServiceConfig& config) {
-    return OutputSettings{config.stdout_target, config.stderr_target, config.timestamps,
+    return OutputSettings{*config.stdout_target, *config.stderr_target, config.timestamps,
                           config.credentials, config.umask, config.log_buffer.value_or(0) > 0};
 }
 

@@ -58,7 +58,7 @@ struct OutputSettings {
     OutputTarget out;
     OutputTarget err;
     TimestampStyle timestamps = TimestampStyle::none;
-    std::optional<Credentials> credentials;
+    HeapOptional<Credentials> credentials;
     std::optional<mode_t> umask;
     bool keep_lines = false;  // an explicit `log_buffer` > 0: file and null outputs are read too
     bool operator==(const OutputSettings&) const = default;

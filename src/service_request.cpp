@@ -41,7 +41,7 @@ SpawnRequest service_spawn_request(const ServiceConfig& config, const std::vecto
     r.stdio[2].copy_of_stdout = stdio.err_copies_out;
     r.working_directory = config.working_directory;
     r.umask = config.umask;
-    r.process = config.process;
+    r.process = *config.process;
     if (config.credentials) r.ids = SpawnRequest::Ids{config.credentials->uid, config.credentials->gid, config.credentials->groups};
     return r;
 }

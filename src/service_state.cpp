@@ -75,17 +75,21 @@ const M::Handler M::transitions[event_count][state_count] = {
 // clang-format on
 
 StateMachine::StateMachine(std::string name, Policy policy)
+    : StateMachine(std::move(name), std::make_shared<const Policy>(std::move(policy))) {}
+
+StateMachine::StateMachine(std::string name, std::shared_ptr<const Policy> policy)
     : name_(std::move(name)), policy_(std::move(policy)) {
-    next_delay_ = capped(policy_.restart_delay, policy_.restart_delay_max);
-    // The history never holds more than `burst` starts; keep small ones
-    // allocated up front so the loop does not allocate for them.
-    starts_.reserve(std::min(policy_.start_limit_burst, 16U));
+    next_delay_ = capped(policy_->restart_delay, policy_->restart_delay_max);
+    // The history holds the starts within the limit's window (at most
+    // `burst`), none without a limit; keep small ones allocated up front so
+    // the loop does not allocate for them.
+    if (start_limit_on()) starts_.reserve(std::min(policy_->start_limit_burst, 16U));
 }
 
 void StateMachine::set_policy(Policy policy) {
-    policy_ = std::move(policy);
+    policy_ = std::make_shared<const Policy>(std::move(policy));
     if (!start_limit_on()) starts_.clear();
-    next_delay_ = capped(next_delay_, policy_.restart_delay_max);
+    next_delay_ = capped(next_delay_, policy_->restart_delay_max);
 }
 
 Actions StateMachine::handle(const Event& event) {
@@ -222,8 +226,8 @@ void StateMachine::start_after_stop(const Event&, Actions& a) {
 void StateMachine::stop(const Event& e, Actions& a) {
     needed_kill_ = false;
     if (!main_alive_) return stop_at_once(e, a);  // the spawn was not reported yet
-    begin_stop(e.now, a, Outcome{.next = State::stopped}, policy_.stop_signal,
-               " (" + signal_name(policy_.stop_signal) + ")");
+    begin_stop(e.now, a, Outcome{.next = State::stopped}, policy_->stop_signal,
+               " (" + signal_name(policy_->stop_signal) + ")");
 }
 
 void StateMachine::stop_at_once(const Event&, Actions& a) {
@@ -283,13 +287,13 @@ void StateMachine::note_exec_failed(const Event& e, Actions&) {
 }
 
 void StateMachine::exec_done(const Event&, Actions& a) {
-    if (!main_alive_ || exec_failed_ || policy_.type != Type::simple) return;
+    if (!main_alive_ || exec_failed_ || policy_->type != Type::simple) return;
     a.became_ready = true;
     transition(a, State::running, "");
 }
 
 void StateMachine::ready(const Event&, Actions& a) {
-    if (!main_alive_ || exec_failed_ || policy_.type != Type::notify) return;
+    if (!main_alive_ || exec_failed_ || policy_->type != Type::notify) return;
     a.became_ready = true;
     transition(a, State::running, " (ready)");
 }
@@ -307,7 +311,7 @@ void StateMachine::run_ended(const Event& e, Actions& a) {
     }
     const std::string what = " (" + describe(e.status) + ")";
     if (group_alive_) {
-        begin_stop(e.now, a, std::move(outcome), policy_.stop_signal,
+        begin_stop(e.now, a, std::move(outcome), policy_->stop_signal,
                    what + ", stopping the processes it left behind");
         return;
     }
@@ -341,20 +345,20 @@ void StateMachine::stop_timeout_elapsed(const Event& e, Actions& a) {
     deadline_.reset();  // spent
     kill_sent_ = needed_kill_ = true;
     a.send_signal = SIGKILL;
-    note(a, "still running " + format_duration(policy_.stop_timeout) + " after " +
-                signal_name(policy_.stop_signal) + ", sending SIGKILL");
+    note(a, "still running " + format_duration(policy_->stop_timeout) + " after " +
+                signal_name(policy_->stop_signal) + ", sending SIGKILL");
 }
 
 void StateMachine::became_unhealthy(const Event& e, Actions& a) {
     if (unhealthy_) return;
     unhealthy_ = true;
-    if (policy_.is_main || policy_.restart == Restart::no) {
-        note(a, policy_.is_main ? "unhealthy, left running (main service)"
+    if (policy_->is_main || policy_->restart == Restart::no) {
+        note(a, policy_->is_main ? "unhealthy, left running (main service)"
                                 : "unhealthy, left running (restart = no)");
         return;
     }
-    begin_stop(e.now, a, decide(e.now, false), policy_.stop_signal,
-               " (unhealthy, " + signal_name(policy_.stop_signal) + ")");
+    begin_stop(e.now, a, decide(e.now, false), policy_->stop_signal,
+               " (unhealthy, " + signal_name(policy_->stop_signal) + ")");
 }
 
 void StateMachine::became_healthy(const Event&, Actions& a) {
@@ -368,23 +372,23 @@ void StateMachine::became_healthy(const Event&, Actions& a) {
 
 // The outcome of a run that ended without being asked to; see the header.
 StateMachine::Outcome StateMachine::decide(TimePoint now, bool success) {
-    if (now - started_at_ >= policy_.min_uptime) {
+    if (now - started_at_ >= policy_->min_uptime) {
         // A run long enough to count as healthy forgives what came before.
-        next_delay_ = capped(policy_.restart_delay, policy_.restart_delay_max);
+        next_delay_ = capped(policy_->restart_delay, policy_->restart_delay_max);
         starts_.clear();
     }
-    if (policy_.is_main) return Outcome{.next = State::exited, .finished = exit_status_};
-    if (policy_.type == Type::oneshot && success)
+    if (policy_->is_main) return Outcome{.next = State::exited, .finished = exit_status_};
+    if (policy_->type == Type::oneshot && success)
         return Outcome{.next = State::exited, .ready = true};
-    const bool restart = policy_.restart == Restart::always ||
-                         (policy_.restart == Restart::on_failure && !success);
+    const bool restart = policy_->restart == Restart::always ||
+                         (policy_->restart == Restart::on_failure && !success);
     if (!restart) return Outcome{.next = State::exited};
     const Millis delay = next_delay_;
     if (start_limit_reached(now + delay)) {
         return Outcome{.next = State::fatal,
                        .detail = ", start limit reached (" +
-                                 std::to_string(policy_.start_limit_burst) + " starts within " +
-                                 format_duration(policy_.start_limit_interval) + ")"};
+                                 std::to_string(policy_->start_limit_burst) + " starts within " +
+                                 format_duration(policy_->start_limit_interval) + ")"};
     }
     take_delay();
     return Outcome{.next = State::backoff,
@@ -395,26 +399,26 @@ StateMachine::Outcome StateMachine::decide(TimePoint now, bool success) {
 // Whether one more start at `at` would make more than `burst` starts within
 // any `interval`. Forgets starts that have left the window for good.
 bool StateMachine::start_limit_on() const noexcept {
-    return policy_.start_limit_burst > 0 && policy_.start_limit_interval > Millis{0};
+    return policy_->start_limit_burst > 0 && policy_->start_limit_interval > Millis{0};
 }
 
 bool StateMachine::start_limit_reached(TimePoint at) {
     if (!start_limit_on()) return false;
-    const TimePoint window_start = at - policy_.start_limit_interval;
+    const TimePoint window_start = at - policy_->start_limit_interval;
     std::erase_if(starts_, [&](TimePoint t) { return t <= window_start; });
-    return starts_.size() >= policy_.start_limit_burst;
+    return starts_.size() >= policy_->start_limit_burst;
 }
 
 // The backoff to wait now; the next one is twice as long, up to the cap.
 Millis StateMachine::take_delay() {
     const Millis delay = next_delay_;
-    next_delay_ = capped(delay * 2, policy_.restart_delay_max);
+    next_delay_ = capped(delay * 2, policy_->restart_delay_max);
     return delay;
 }
 
 void StateMachine::reset_for_start() {
     restarts_ = 0;
-    next_delay_ = capped(policy_.restart_delay, policy_.restart_delay_max);
+    next_delay_ = capped(policy_->restart_delay, policy_->restart_delay_max);
     starts_.clear();
     unhealthy_ = false;
 }
@@ -428,7 +432,7 @@ void StateMachine::begin_stop(TimePoint now, Actions& a, Outcome after, int sig,
         needed_kill_ = true;
         cancel_timer(a);
     } else {
-        arm(a, now + policy_.stop_timeout);
+        arm(a, now + policy_->stop_timeout);
     }
     transition(a, State::stopping, detail);
 }
@@ -503,7 +507,7 @@ void StateMachine::note(Actions& a, const std::string& text) const {
 
 bool StateMachine::succeeded(ExitStatus status) const noexcept {
     if (status.signaled) return false;
-    const auto& codes = policy_.success_exit_codes;
+    const auto& codes = policy_->success_exit_codes;
     return std::find(codes.begin(), codes.end(), status.status) != codes.end();
 }
 

@@ -117,6 +117,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -152,14 +153,15 @@ struct Policy {
     Millis restart_delay{100};
     Millis restart_delay_max{30'000};
     Millis min_uptime{1'000};
-    // At most this many starts within start_limit_interval; 0 for either
-    // turns the limit off.
-    unsigned start_limit_burst = 5;
+    // At most start_limit_burst starts within start_limit_interval; 0 for
+    // either turns the limit off.
     Millis start_limit_interval{10'000};
-    std::vector<int> success_exit_codes{0};
+    unsigned start_limit_burst = 5;
     int stop_signal = SIGTERM;
     Millis stop_timeout{10'000};
+    std::vector<int> success_exit_codes{0};
     bool is_main = false;
+    bool operator==(const Policy&) const = default;
 };
 
 // How a main process ended (the supervisor converts from waitid's answer).
@@ -241,6 +243,9 @@ struct Actions {
 class StateMachine {
 public:
     StateMachine(std::string name, Policy policy);
+    // The same, sharing `policy` with other machines: services configured
+    // alike hold one Policy between them, not one each.
+    StateMachine(std::string name, std::shared_ptr<const Policy> policy);
 
     // For a reload: the new policy applies from the next decision on.
     void set_policy(Policy policy);
@@ -276,7 +281,7 @@ public:
 
     [[nodiscard]] State state() const noexcept { return state_; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
-    [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+    [[nodiscard]] const Policy& policy() const noexcept { return *policy_; }
     // The main process, while it lives.
     [[nodiscard]] std::optional<int> pid() const noexcept;
     // The process group of the current run, while any process of it may live.
@@ -314,9 +319,9 @@ private:
     // What becomes of the service once a run is over.
     struct Outcome {
         State next = State::stopped;
-        Millis delay{0};                // backoff
         bool ready = false;             // became_ready
         std::optional<int> finished{};  // a main service's exit status
+        Millis delay{0};                // backoff
         std::string detail{};           // ", restart in 400ms"
     };
 
@@ -365,23 +370,25 @@ private:
     [[nodiscard]] bool succeeded(ExitStatus status) const noexcept;
 
     std::string name_;
-    Policy policy_;
+    std::shared_ptr<const Policy> policy_;  // never null; shared, never changed in place
     State state_ = State::stopped;
+    // (Members ordered so that no padding is left between them: there is a
+    // machine per service, ten thousand of them at times.)
 
     // The current run.
     int pid_ = 0;                 // also its process group
+    int exec_errno_ = 0;
     bool main_alive_ = false;     // spawned and not yet reaped
     bool group_alive_ = false;    // not yet reported empty
-    TimePoint started_at_{};
     bool exec_failed_ = false;
-    int exec_errno_ = 0;
     bool unhealthy_ = false;
     bool kill_sent_ = false;      // this stop already used SIGKILL
+    bool needed_kill_ = false;
+    TimePoint started_at_{};
     Outcome after_stop_;          // where `stopping` leads
 
     std::optional<TimePoint> deadline_;
     std::optional<int> exit_status_;
-    bool needed_kill_ = false;
 
     // Restart accounting since the last start_requested.
     unsigned restarts_ = 0;

@@ -54,7 +54,8 @@ bool group_is_empty(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; 
 
 }  // namespace
 
-Service::Service(ServiceConfig c) : config(std::move(c)), machine(config.name, policy_of(config)) {}
+Service::Service(ServiceConfig c, std::shared_ptr<const service::Policy> policy)
+    : config(std::move(c)), machine(config.name, std::move(policy)) {}
 
 Supervisor::Supervisor(const Options& options, Inheritance& inheritance, Config config, Fd signal_fd,
                        SocketTable sockets, SystemdSockets from_systemd)
@@ -144,14 +145,19 @@ void Supervisor::adopt(Config config) {
         if (!s->removing) kept.emplace(s->config.name, &s);
     std::vector<std::unique_ptr<Service>> ordered;
     ordered.reserve(config.start_order.size() + services_.size());
+    // Services configured alike share one Policy (service_state.hpp): a
+    // service whose policy equals the one before it takes that one.
+    std::shared_ptr<const service::Policy> policy;
     for (std::size_t index : config.start_order) {
         ServiceConfig& c = config.services[index];
         if (const auto it = kept.find(c.name); it != kept.end()) {
             ordered.push_back(std::move(*it->second));
             continue;
         }
+        if (auto own = policy_of(c); !policy || *policy != own)
+            policy = std::make_shared<const service::Policy>(std::move(own));
         // Moved, not copied: a service's config lives in its Service only.
-        auto s = std::make_unique<Service>(std::move(c));
+        auto s = std::make_unique<Service>(std::move(c), policy);
         s->wanted = s->start_pending = s->config.autostart;
         arm_schedule(*s);
         ordered.push_back(std::move(s));
@@ -401,7 +407,7 @@ void Supervisor::spawn_service(Service& s) {
     // `journal`: a stream of its own to journald, opened for each run; without
     // journald the service still starts, with foster's descriptor.
     Fd out_journal, err_journal;
-    for (auto [target, stream] : {std::pair{&s.config.stdout_target, &out_journal}, {&s.config.stderr_target, &err_journal}}) {
+    for (auto [target, stream] : {std::pair{&*s.config.stdout_target, &out_journal}, {&*s.config.stderr_target, &err_journal}}) {
         if (target->kind != OutputTarget::Kind::journal) continue;
         *stream = systemd::journal_stream(s.config.name, LOG_INFO);
         if (!*stream && !std::exchange(s.journal_warned, true))
@@ -422,15 +428,15 @@ void Supervisor::spawn_service(Service& s) {
         }
         return -1;
     };
-    stdio.out = target_fd(s.config.stdout_target, out_journal, Stream::out);
-    stdio.err = target_fd(s.config.stderr_target, err_journal, Stream::err);
+    stdio.out = target_fd(*s.config.stdout_target, out_journal, Stream::out);
+    stdio.err = target_fd(*s.config.stderr_target, err_journal, Stream::err);
     // `stdout = "/path"` files foster does not write itself are opened by the
     // child for each run (so a rotated log is picked up), as the service's user.
-    if (s.config.stdout_target.kind == OutputTarget::Kind::file && stdio.out < 0)
-        stdio.out_path = s.config.stdout_target.path;
-    if (s.config.stderr_target.kind == OutputTarget::Kind::file && stdio.err < 0)
-        stdio.err_path = s.config.stderr_target.path;
-    stdio.err_copies_out = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout;
+    if (s.config.stdout_target->kind == OutputTarget::Kind::file && stdio.out < 0)
+        stdio.out_path = s.config.stdout_target->path;
+    if (s.config.stderr_target->kind == OutputTarget::Kind::file && stdio.err < 0)
+        stdio.err_path = s.config.stderr_target->path;
+    stdio.err_copies_out = s.config.stderr_target->kind == OutputTarget::Kind::same_as_stdout;
     s.ready = false;
     if (const int error = reopen_sockets(s); error != 0) {
         handle(s, s.machine.spawn_failed(now, error));
@@ -473,8 +479,8 @@ void Supervisor::note_spawn_failure(Service& s, const std::string& text) {
 void Supervisor::end_spawn_failures(Service& s, const char* outcome) {
     if (s.spawn_failures_unlogged > 0)
         log::info(s.config.name + ": " + outcome + " after " + std::to_string(s.spawn_failures_unlogged) +
-                  " more failed attempt(s) (" + s.spawn_failure + ")");
-    s.spawn_failure.clear();
+                  " more failed attempt(s) (" + s.spawn_failure.value_or("") + ")");
+    s.spawn_failure.reset();
     s.spawn_failures_unlogged = 0;
 }
 
@@ -540,11 +546,11 @@ void Supervisor::run_probe(Service& s) {
         schedule_probe(s, Clock::now() + check.interval);
         return;
     }
-    if (!s.probe_spawn_failure.empty())
+    if (s.probe_spawn_failure)
         log::info(s.config.name + ": healthcheck: a probe started after " +
                   std::to_string(s.probe_spawn_failures_unlogged) + " more failed attempt(s) (" +
-                  s.probe_spawn_failure + ")");
-    s.probe_spawn_failure.clear();
+                  *s.probe_spawn_failure + ")");
+    s.probe_spawn_failure.reset();
     s.probe_spawn_failures_unlogged = 0;
     // Forked, but the exec failed: a failed probe (127), reaped like any other.
     if (!result.child) log::error(s.config.name + ": healthcheck: " + failure);

@@ -46,61 +46,63 @@ namespace foster {
 
 // One configured service at run time.
 struct Service {
-    explicit Service(ServiceConfig c);
+    // `policy`: the machine's, policy_of(c), perhaps shared with other services.
+    Service(ServiceConfig c, std::shared_ptr<const service::Policy> policy);
 
     ServiceConfig config;
     service::StateMachine machine;
-    MainProcess main_process;   // while it lives (main_process.hpp)
+    // (Within each group below, the members are ordered so that no padding
+    // is left between them: ten thousand services hold ten thousand of these.)
     TimerQueue::Id timer = 0;   // the machine's one deadline
+    // The last spawn failure logged, and how many identical ones followed it
+    // unlogged: a service retrying into EAGAIN says so once, not per attempt.
+    HeapOptional<std::string> spawn_failure;  // none: no failure in a row
+    // Its output, when foster reads it (output.hpp); kept across runs.
+    std::unique_ptr<ServiceOutput> output;
+    std::array<EventLoop::Token, 2> output_tokens{};
+    ServiceSockets sockets;     // held for as long as the service is in the config
+    MainProcess main_process;   // while it lives (main_process.hpp)
+    int spawn_failures_unlogged = 0;
     bool wanted = false;        // desired state: up (autostart, fosterctl start)
     bool start_pending = false; // wanted, waiting for its dependencies
     bool ready = false;         // announced ready since its last spawn
     bool removing = false;      // dropped by a reload: forgotten once down
     bool stop_sent = false;     // the shutdown already asked it to stop
     bool journal_warned = false; // said once that its journal output fell back to inherit
-    // The last spawn failure logged, and how many identical ones followed it
-    // unlogged: a service retrying into EAGAIN says so once, not per attempt.
-    std::string spawn_failure;
-    int spawn_failures_unlogged = 0;
-    // Its output, when foster reads it (output.hpp); kept across runs.
-    std::unique_ptr<ServiceOutput> output;
-    std::array<EventLoop::Token, 2> output_tokens{};
-    ServiceSockets sockets;     // held for as long as the service is in the config
 
     // The healthcheck, when the config has one: probes never overlap; the
     // timer is the next probe's start, or the running probe's timeout.
     HealthTracker health;
-    pid_t probe_pid = -1;
     TimerQueue::Id probe_timer = 0;
-    bool probe_timed_out = false;
     // A probe that cannot even be forked (EAGAIN, EMFILE) is foster's
     // trouble, not a verdict on the service: not counted, logged once.
-    std::string probe_spawn_failure;
+    HeapOptional<std::string> probe_spawn_failure;
+    pid_t probe_pid = -1;
     int probe_spawn_failures_unlogged = 0;
+    bool probe_timed_out = false;
 
     // Hooks (supervisor_hooks.cpp), each until reaped.
-    pid_t pre_start_pid = -1;
     TimerQueue::Id pre_start_timer = 0;
-    bool pre_start_timed_out = false;
+    TimerQueue::Id post_stop_timer = 0;
+    std::optional<ExitStatus> last_exit; // of the main process, for post_stop
+    pid_t pre_start_pid = -1;
     pid_t stop_command_pid = -1;
     pid_t post_stop_pid = -1;
-    TimerQueue::Id post_stop_timer = 0;
+    bool pre_start_timed_out = false;
     bool start_after_post_stop = false;  // a start came while post_stop ran
     bool run_active = false;             // a process was spawned and its run has not ended
-    std::optional<ExitStatus> last_exit; // of the main process, for post_stop
 
     // An overlapping restart (overlap.hpp, supervisor_overlap.cpp): the run
     // beside the machine's, until it is gone. The service is down only
     // when both are.
-    std::optional<service::SideRun> side;
-    MainProcess side_process;            // its main process, while it lives
+    HeapOptional<service::SideRun> side;
     TimerQueue::Id side_timer = 0;       // its stop_timeout
-    pid_t side_stop_command_pid = -1;
     TimerQueue::Id overlap_timer = 0;    // overlap_timeout, while the old run serves
+    HeapOptional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
+    HeapOptional<std::string> overlap_failure;   // why the last overlapping restart failed
+    MainProcess side_process;            // its main process, while it lives
+    pid_t side_stop_command_pid = -1;
     bool overlap_timed_out = false;
-    std::optional<HealthTracker> serving_health;  // the old run's, back if the new one is abandoned
-    std::optional<std::string> overlap_failure;   // why the last overlapping restart failed
-
 
     // `schedule` (supervisor_schedule.cpp): the timer of the next scheduled
     // start, armed while foster runs; next_run is that start on the wall

@@ -52,10 +52,10 @@ void kill_session(pid_t& pid) {
 std::optional<pid_t> Supervisor::run_hook(Service& s, const char* what, const std::vector<std::string>& argv,
                                           const std::vector<std::pair<std::string, std::string>>& extra_environment) {
     ServiceStdio stdio{dev_null_.get(), -1, -1};
-    stdio.out = hook_output(s.config.stdout_target, s.output.get(), Stream::out, dev_null_.get());
-    stdio.err = s.config.stderr_target.kind == OutputTarget::Kind::same_as_stdout
+    stdio.out = hook_output(*s.config.stdout_target, s.output.get(), Stream::out, dev_null_.get());
+    stdio.err = s.config.stderr_target->kind == OutputTarget::Kind::same_as_stdout
                     ? stdio.out
-                    : hook_output(s.config.stderr_target, s.output.get(), Stream::err, dev_null_.get());
+                    : hook_output(*s.config.stderr_target, s.output.get(), Stream::err, dev_null_.get());
     SpawnRequest request = request_for(s, argv, stdio);
     if (!extra_environment.empty()) request.envp = merge_environment(request.envp, extra_environment);
     SpawnResult result = spawn(request);
@@ -78,12 +78,12 @@ void Supervisor::start_run(Service& s) {
         s.start_after_post_stop = true;
         return;
     }
-    if (s.config.pre_start.empty()) {
+    if (s.config.hooks->pre_start.empty()) {
         spawn_service(s);
         return;
     }
     ensure_output(s);
-    const auto pid = run_hook(s, "pre_start", s.config.pre_start, {});
+    const auto pid = run_hook(s, "pre_start", s.config.hooks->pre_start, {});
     if (!pid) {
         handle(s, s.machine.spawn_failed(Clock::now(), ECANCELED));
         return;
@@ -91,7 +91,7 @@ void Supervisor::start_run(Service& s) {
     s.pre_start_pid = *pid;
     s.pre_start_timed_out = false;
     Service* target = &s;
-    s.pre_start_timer = loop_.timers().schedule(Clock::now() + s.config.hook_timeout, [target] {
+    s.pre_start_timer = loop_.timers().schedule(Clock::now() + s.config.hooks->hook_timeout, [target] {
         target->pre_start_timer = 0;
         target->pre_start_timed_out = true;
         kill_session(target->pre_start_pid);
@@ -108,7 +108,7 @@ void Supervisor::on_pre_start_exit(Service& s, const ExitStatus& status) {
         return;
     }
     log::error(s.config.name + ": pre_start " +
-               (s.pre_start_timed_out ? "timed out after " + format_duration(s.config.hook_timeout)
+               (s.pre_start_timed_out ? "timed out after " + format_duration(s.config.hooks->hook_timeout)
                                       : "failed (" + std::string(status.signaled ? "killed by " + signal_name(status.status)
                                                                                  : "exit " + std::to_string(status.status)) +
                                             ")"));
@@ -125,19 +125,19 @@ void Supervisor::cancel_pre_start(Service& s) {
 
 void Supervisor::run_post_stop(Service& s) {
     s.run_active = false;
-    if (s.config.post_stop.empty() || s.post_stop_pid > 0) return;
+    if (s.config.hooks->post_stop.empty() || s.post_stop_pid > 0) return;
     std::vector<std::pair<std::string, std::string>> exit_environment;
     if (s.last_exit) {
         exit_environment.emplace_back("FOSTER_EXIT_STATUS", std::to_string(s.last_exit->code()));
         if (s.last_exit->signaled) exit_environment.emplace_back("FOSTER_EXIT_SIGNAL", signal_name(s.last_exit->status));
     }
-    const auto pid = run_hook(s, "post_stop", s.config.post_stop, exit_environment);
+    const auto pid = run_hook(s, "post_stop", s.config.hooks->post_stop, exit_environment);
     if (!pid) return;
     s.post_stop_pid = *pid;
     Service* target = &s;
-    s.post_stop_timer = loop_.timers().schedule(Clock::now() + s.config.hook_timeout, [target] {
+    s.post_stop_timer = loop_.timers().schedule(Clock::now() + s.config.hooks->hook_timeout, [target] {
         target->post_stop_timer = 0;
-        log::error(target->config.name + ": post_stop timed out after " + format_duration(target->config.hook_timeout));
+        log::error(target->config.name + ": post_stop timed out after " + format_duration(target->config.hooks->hook_timeout));
         kill_session(target->post_stop_pid);
     });
 }
@@ -162,10 +162,10 @@ void Supervisor::kill_hooks(Service& s) {
 bool Supervisor::run_stop_command(Service& s) {
     // Without a main process (it exited and left processes behind) there is
     // nothing for the command to talk to: the stop signal reaches the group.
-    if (s.config.stop_command.empty() || !s.main_process || s.stop_command_pid > 0) return false;
+    if (s.config.hooks->stop_command.empty() || !s.main_process || s.stop_command_pid > 0) return false;
     const auto main_pid = s.machine.pid();
     if (!main_pid) return false;
-    const auto pid = run_hook(s, "stop_command", s.config.stop_command, {{"MAINPID", std::to_string(*main_pid)}});
+    const auto pid = run_hook(s, "stop_command", s.config.hooks->stop_command, {{"MAINPID", std::to_string(*main_pid)}});
     if (!pid) {
         log::error(s.config.name + ": sending " + signal_name(s.config.stop_signal) + " instead");
         return false;

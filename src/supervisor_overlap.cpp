@@ -130,7 +130,7 @@ void Supervisor::advance_overlaps() {
                             ? "the new process did not become ready within overlap_timeout (" +
                                   format_duration(s.config.overlap_timeout) + ")"
                             : "the new process could not be started" +
-                                  (s.spawn_failure.empty() ? std::string() : " (" + s.spawn_failure + ")"),
+                                  (s.spawn_failure ? " (" + *s.spawn_failure + ")" : std::string()),
                         false);
             break;
         }
@@ -211,9 +211,9 @@ void Supervisor::apply_side(Service& s, const SideRun::Step& step) {
 
 // stop_command, with MAINPID = the old (or abandoned) main process.
 bool Supervisor::run_side_stop_command(Service& s) {
-    if (s.config.stop_command.empty() || !s.side_process || !s.side->run().main_alive || s.side_stop_command_pid > 0)
+    if (s.config.hooks->stop_command.empty() || !s.side_process || !s.side->run().main_alive || s.side_stop_command_pid > 0)
         return false;
-    const auto pid = run_hook(s, "stop_command", s.config.stop_command,
+    const auto pid = run_hook(s, "stop_command", s.config.hooks->stop_command,
                               {{"MAINPID", std::to_string(s.side->run().pid)}});
     if (!pid) return false;
     s.side_stop_command_pid = *pid;

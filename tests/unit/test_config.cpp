@@ -225,8 +225,8 @@ TEST_CASE("a service with only a command gets every default") {
     CHECK_FALSE(s.working_directory.has_value());
     CHECK_FALSE(s.credentials.has_value());
     CHECK_FALSE(s.umask.has_value());
-    CHECK(s.stdout_target == OutputTarget{});
-    CHECK(s.stderr_target == OutputTarget{});
+    CHECK(*s.stdout_target == OutputTarget{});
+    CHECK(*s.stderr_target == OutputTarget{});
     CHECK_FALSE(s.healthcheck.has_value());
     ServiceConfig expected;
     expected.name = "only";
@@ -298,8 +298,8 @@ TEST_CASE("every key set") {
     CHECK(s == expected);
 
     const ServiceConfig& db = service(config, "db");
-    CHECK(db.stdout_target.kind == OutputTarget::Kind::prefix);
-    CHECK(db.stderr_target.kind == OutputTarget::Kind::null);
+    CHECK(db.stdout_target->kind == OutputTarget::Kind::prefix);
+    CHECK(db.stderr_target->kind == OutputTarget::Kind::null);
     CHECK(db.stop_signal == SIGUSR2);
     CHECK(db.type == ServiceType::oneshot);
     CHECK(db.restart == RestartPolicy::no);
@@ -337,7 +337,7 @@ TEST_CASE("the example of foster.toml(5) loads, in dependency order") {
     CHECK(start_names(config) == Strings{"db", "migrate", "web"});
     CHECK(service(config, "db").stop_signal == SIGINT);
     CHECK(service(config, "web").depends_on == Strings{"db", "migrate"});
-    CHECK(service(config, "web").stdout_target.kind == OutputTarget::Kind::prefix);
+    CHECK(service(config, "web").stdout_target->kind == OutputTarget::Kind::prefix);
 }
 
 TEST_CASE("start order: dependencies first, otherwise by name") {

@@ -185,8 +185,8 @@ TEST_CASE("config: ${VAR} expands in command, environment, working_directory and
     CHECK(s.argv == std::vector<std::string>{"/srv/app/bin/run", "--mode=prod", "$HOME"});
     CHECK(s.environment == EnvironmentList{{"ROOT", "/srv/app"}});
     CHECK(s.working_directory == "/srv/app/data");
-    CHECK(s.stdout_target.path == "/srv/app/out.log");
-    CHECK(s.stderr_target.path == "/srv/app/err.log");
+    CHECK(s.stdout_target->path == "/srv/app/out.log");
+    CHECK(s.stderr_target->path == "/srv/app/err.log");
     CHECK(result.config->services[1].argv.back() == "echo /srv/app $$");
     ::unsetenv("FOSTER_TEST_DIR");
 }

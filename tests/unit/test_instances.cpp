@@ -61,11 +61,11 @@ healthcheck = { command = ["/bin/check", "%i"] }
         CHECK(s.argv == std::vector<std::string>{"/bin/srv", "--id=" + n, "100%"});
         CHECK(s.environment == std::vector<std::pair<std::string, std::string>>{{"ID", n}, {"LITERAL", "%s"}});
         CHECK(s.working_directory == "/srv/" + n);
-        CHECK(s.stdout_target.path == "/var/log/web-" + n + ".log");
-        CHECK(s.stderr_target.path == "/var/log/web-" + n + ".err");
-        CHECK(s.pre_start.back() == n);
-        CHECK(s.post_stop.back() == n);
-        CHECK(s.stop_command.back() == n);
+        CHECK(s.stdout_target->path == "/var/log/web-" + n + ".log");
+        CHECK(s.stderr_target->path == "/var/log/web-" + n + ".err");
+        CHECK(s.hooks->pre_start.back() == n);
+        CHECK(s.hooks->post_stop.back() == n);
+        CHECK(s.hooks->stop_command.back() == n);
         CHECK(s.healthcheck->argv.back() == n);
         CHECK(foster::answers_to(s, "web"));
         CHECK(foster::answers_to(s, "web@" + n));

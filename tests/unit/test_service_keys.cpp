@@ -30,7 +30,7 @@ foster::ProcessSettings settings_of(const std::string& service_lines) {
     for (const auto& e : result.errors) errors += e.to_string() + "\n";
     INFO(errors);
     REQUIRE(result.config);
-    return result.config->services[0].process;
+    return *result.config->services[0].process;
 }
 
 }  // namespace
@@ -118,10 +118,10 @@ TEST_CASE("config: stop_command") {
                                        "[services.u]\ncommand = \"x\"\n",
                                        "f.toml");
     REQUIRE(result.config);
-    CHECK(result.config->services[0].stop_command == std::vector<std::string>{"nginx", "-s", "quit"});
-    CHECK(result.config->services[1].stop_command ==
+    CHECK(result.config->services[0].hooks->stop_command == std::vector<std::string>{"nginx", "-s", "quit"});
+    CHECK(result.config->services[1].hooks->stop_command ==
           std::vector<std::string>{"/bin/sh", "-c", "kill -USR1 $MAINPID"});
-    CHECK(result.config->services[2].stop_command.empty());
+    CHECK(result.config->services[2].hooks->stop_command.empty());
     CHECK(load_errors("[services.s]\ncommand = \"x\"\nstop_command = []\n") ==
           "f.toml:3:16: service 's': 'stop_command' must not be empty\n");
 }
@@ -131,10 +131,10 @@ TEST_CASE("config: pre_start and hook_timeout") {
                                        "hook_timeout = \"5s\"\n[services.t]\ncommand = \"x\"\n",
                                        "f.toml");
     REQUIRE(result.config);
-    CHECK(result.config->services[0].pre_start == std::vector<std::string>{"/app/migrate", "--check"});
-    CHECK(result.config->services[0].hook_timeout == foster::Millis{5000});
-    CHECK(result.config->services[1].pre_start.empty());
-    CHECK(result.config->services[1].hook_timeout == foster::Millis{30'000});
+    CHECK(result.config->services[0].hooks->pre_start == std::vector<std::string>{"/app/migrate", "--check"});
+    CHECK(result.config->services[0].hooks->hook_timeout == foster::Millis{5000});
+    CHECK(result.config->services[1].hooks->pre_start.empty());
+    CHECK(result.config->services[1].hooks->hook_timeout == foster::Millis{30'000});
     CHECK(load_errors("[services.s]\ncommand = \"x\"\npre_start = 3\nhook_timeout = \"0s\"\n") ==
           "f.toml:3:13: service 's': 'pre_start' must be an array of strings or a string, not an integer\n"
           "f.toml:4:16: service 's': 'hook_timeout' must be more than 0\n");
@@ -143,7 +143,7 @@ TEST_CASE("config: pre_start and hook_timeout") {
 TEST_CASE("config: post_stop") {
     auto result = foster::parse_config("[services.s]\ncommand = \"x\"\npost_stop = \"rm -f /run/app.lock\"\n", "f.toml");
     REQUIRE(result.config);
-    CHECK(result.config->services[0].post_stop == std::vector<std::string>{"/bin/sh", "-c", "rm -f /run/app.lock"});
+    CHECK(result.config->services[0].hooks->post_stop == std::vector<std::string>{"/bin/sh", "-c", "rm -f /run/app.lock"});
     CHECK(load_errors("[services.s]\ncommand = \"x\"\npost_stop = [\"\"]\n") ==
           "f.toml:3:14: service 's': 'post_stop': the program name must not be empty\n");
 }
@@ -157,12 +157,12 @@ TEST_CASE("config: output rotation and timestamps") {
     REQUIRE(result.config);
     const auto& a = result.config->services[0];
     const auto& b = result.config->services[1];
-    CHECK(a.stdout_target.max_size == std::uint64_t{10} << 20);
-    CHECK(a.stdout_target.backups == 5);
-    CHECK(a.stderr_target.max_size == 4096u);
-    CHECK(a.stderr_target.backups == 2);
+    CHECK(a.stdout_target->max_size == std::uint64_t{10} << 20);
+    CHECK(a.stdout_target->backups == 5);
+    CHECK(a.stderr_target->max_size == 4096u);
+    CHECK(a.stderr_target->backups == 2);
     CHECK(a.timestamps == foster::TimestampStyle::iso);  // [foster]'s
-    CHECK_FALSE(b.stdout_target.max_size);
+    CHECK_FALSE(b.stdout_target->max_size);
     CHECK(b.timestamps == foster::TimestampStyle::mono);
     // [foster] after the services still gives them its default.
     auto later = foster::parse_config("[services.a]\ncommand = \"x\"\n[foster]\ntimestamps = \"mono\"\n", "f.toml");
