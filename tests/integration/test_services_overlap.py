@@ -288,7 +288,10 @@ def test_overlap_refused_twice_and_stopped_with_the_service(runner):
     assert ctl(sock, "start", "web").returncode == 0
     before = status_json(sock)["web"]
     old = before["pid"]
-    (d / "delay").write_text("1")
+    # The new server readies after 3 s: the old one must still be there when
+    # the scans of /proc below find it on a loaded machine (CI's ASan run
+    # missed a 1 s window: the old one was stopped, rightly, once the new was ready).
+    (d / "delay").write_text("3")
     crash = overlap_in_background(sock)
     wait_service(sock, "web", lambda s: s["overlap"] is not None and s["pid"] not in (None, old))
     os.kill(wait_until(lambda: host_pid(foster.pid, old), what=f"old server {old}, {status_json(sock)}"),
