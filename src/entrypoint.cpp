@@ -77,7 +77,7 @@ private:
         }
         if (leftovers_.active()) {
             if (!done_) done_ = leftovers_.after_reaping();
-        } else if (orphans && storms_.storm_begins(OrphanStorms::Clock::now())) {
+        } else if (orphans && program_.running() && storms_.storm_begins(OrphanStorms::Clock::now())) {
             let_the_kernel_reap();
         }
     }
