@@ -63,8 +63,8 @@ ExitStatus ended_program_status(const Fd& pidfd);
 
 // When a storm of orphan exits begins, and how long the kernel then reaps.
 // foster calls storm_begins for every wake-up of its own reaping that found
-// orphans (children other than PROGRAM). Eight such wake-ups within 100 ms
-// (80 a second; at 10-20 us each, 0.1-0.2 % of a core) begin a storm; a
+// orphans (children other than PROGRAM). Eight such wake-ups within 250 ms
+// (32 a second; at 10-20 us each, under 0.1 % of a core) begin a storm; a
 // program that leaves a daemon behind now and then never comes near it, and
 // a false alarm costs only a second of slightly slower forwarding. The kernel then reaps for
 // a hold of 1 s; a storm that begins again within a second of a hold's end
@@ -86,7 +86,7 @@ public:
     void hold_ended(Clock::time_point now) { hold_ended_ = now; }
 
     static constexpr int wake_ups = 8;
-    static constexpr std::chrono::milliseconds window{100};
+    static constexpr std::chrono::milliseconds window{250};
     static constexpr std::chrono::milliseconds first_hold{1000};
     static constexpr std::chrono::milliseconds longest_hold{16000};
     static constexpr std::chrono::milliseconds again_within{1000};

@@ -147,16 +147,20 @@ def wake_ups(pid):
 @pytest.mark.skipif(not KERNEL_REAPS, reason="the kernel keeps exit statuses for pidfds since Linux 6.15 only")
 def test_orphan_exits_do_not_wake_foster(runner):
     """STREAM orphans exit one at a time, far enough apart that their SIGCHLDs
-    could not coalesce: the kernel reaps every one of them without waking
-    foster. Counted in foster's voluntary context switches (a count, not a time):
-    a wake-up per exit would be about STREAM of them."""
+    could not coalesce: after the first few, the kernel reaps every one of them
+    without waking foster. Counted in foster's voluntary context switches (a
+    count, not a time): a wake-up per exit would be about STREAM of them. The
+    bound leaves room for start-up, the eight wake-ups that tell a storm, and
+    as many again at the end of each hold (1, 2, 4 s) on a machine so loaded
+    that the stream takes seconds."""
     done = runner.path("done")
     foster = runner.start([], [PROBE, "orphan-stream", str(STREAM), str(STREAM_GAP_US), done])
     foster_pid = foster.pid
     wait_until(lambda: os.path.exists(done), 3 * PROMPT, what=f"{STREAM} orphans made")
     woken = wake_ups(foster_pid)
-    assert zombies_of(foster_pid) == []
-    assert woken < STREAM // 20, f"foster woke {woken} times for {STREAM} orphan exits"
+    assert woken < STREAM // 10, f"foster woke {woken} times for {STREAM} orphan exits"
+    # The stream goes on: an orphan may be between its exit and its reaping.
+    wait_until(lambda: zombies_of(foster_pid) == [], PROMPT, what="no zombie")
     foster.send(signal.SIGTERM)  # forwarded: PROGRAM dies of it mid-stream
     assert foster.wait() == 128 + signal.SIGTERM, foster.stderr()
     assert runner.strays() == []

@@ -40,27 +40,27 @@ TEST_CASE("orphans exiting now and then never begin a storm") {
     OrphanStorms storms;
     OrphanStorms::Clock::time_point t{};
     for (int i = 0; i < 1000; ++i) {
-        t += 15ms;  // 66 wake-ups a second: below the 80 of a storm
+        t += 36ms;  // 28 wake-ups a second: below the 32 of a storm
         CHECK_FALSE(storms.storm_begins(t));
     }
 }
 
-TEST_CASE("the eighth wake-up for orphans within 100 ms begins a storm of 1 s") {
+TEST_CASE("the eighth wake-up for orphans within 250 ms begins a storm of 1 s") {
     OrphanStorms storms;
     OrphanStorms::Clock::time_point t{};
     for (int i = 1; i < OrphanStorms::wake_ups; ++i) {
         CHECK_FALSE(storms.storm_begins(t));
-        t += 14ms;
+        t += 35ms;
     }
     CHECK(storms.storm_begins(t));
     CHECK(storms.hold() == 1000ms);
 }
 
-TEST_CASE("wake-ups spread over more than 100 ms start counting over") {
+TEST_CASE("wake-ups spread over more than 250 ms start counting over") {
     OrphanStorms storms;
     OrphanStorms::Clock::time_point t{};
     for (int i = 1; i < OrphanStorms::wake_ups; ++i) CHECK_FALSE(storms.storm_begins(t));
-    t += 101ms;
+    t += 251ms;
     CHECK_FALSE(storms.storm_begins(t));  // the 8th, but the first of a new window
 }
 
