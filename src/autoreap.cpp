@@ -117,7 +117,7 @@ bool OrphanStorms::storm_begins(Clock::time_point now) {
     if (++counted_ < wake_ups) return false;
     counted_ = 0;
     const bool again = hold_ended_ && now - *hold_ended_ <= again_within;
-    hold_ = again ? std::min(hold_ * 2, longest_hold) : first_hold;
+    hold_ = again ? std::min(hold_ * hold_growth, longest_hold) : first_hold;
     return true;
 }
 

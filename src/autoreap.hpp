@@ -65,12 +65,13 @@ ExitStatus ended_program_status(const Fd& pidfd);
 // foster calls storm_begins for every wake-up of its own reaping that found
 // orphans (children other than PROGRAM). Eight such wake-ups within 250 ms
 // (32 a second; at 10-20 us each, under 0.1 % of a core) begin a storm; a
-// program that leaves a daemon behind now and then never comes near it, and
-// a false alarm costs only a second of slightly slower forwarding. The kernel then reaps for
-// a hold of 1 s; a storm that begins again within a second of a hold's end
-// gets twice the hold, up to 16 s, so a long storm costs foster a handful of
-// wake-ups per hold, and forwarding is back on its fastest path at most 16 s
-// after the storm. Time is passed in, so the unit tests need no clock.
+// program that leaves a daemon behind now and then never comes near it. The
+// kernel then reaps for a hold of 2 s; a storm that begins again within a
+// second of a hold's end gets four times the hold, up to 64 s, so a storm of
+// a minute costs foster three detections (24 wake-ups). A long hold, or a
+// false alarm, costs little: until the hold ends, a forwarded signal takes
+// poll + read instead of sigwaitinfo, a few microseconds. Time is passed in,
+// so the unit tests need no clock.
 class OrphanStorms {
 public:
     using Clock = std::chrono::steady_clock;
@@ -87,8 +88,9 @@ public:
 
     static constexpr int wake_ups = 8;
     static constexpr std::chrono::milliseconds window{250};
-    static constexpr std::chrono::milliseconds first_hold{1000};
-    static constexpr std::chrono::milliseconds longest_hold{16000};
+    static constexpr std::chrono::milliseconds first_hold{2000};
+    static constexpr int hold_growth = 4;
+    static constexpr std::chrono::milliseconds longest_hold{64000};
     static constexpr std::chrono::milliseconds again_within{1000};
 
 private:

@@ -119,7 +119,8 @@ def test_after_a_storm_foster_reaps_itself_again_and_waits_in_sigwaitinfo(runner
                what="the kernel to reap during the orphan stream")
     assert blocked_in(foster_pid) == "poll"
     open(calm, "w").close()
-    # The longest hold is 16 s (autoreap.hpp); the first, 1 s.
+    # The stream ends within the first hold (2 s, autoreap.hpp); were it
+    # seen again after it, the second is 8 s.
     wait_until(lambda: not sigchld_ignored(foster_pid) and blocked_in(foster_pid) == "rt_sigtimedwait",
                16 + PROMPT, what="foster reaping itself again after the storm")
     assert zombies_of(foster_pid) == []
@@ -151,7 +152,7 @@ def test_orphan_exits_do_not_wake_foster(runner):
     without waking foster. Counted in foster's voluntary context switches (a
     count, not a time): a wake-up per exit would be about STREAM of them. The
     bound leaves room for start-up, the eight wake-ups that tell a storm, and
-    as many again at the end of each hold (1, 2, 4 s) on a machine so loaded
+    as many again at the end of each hold (2, 8 s) on a machine so loaded
     that the stream takes seconds."""
     done = runner.path("done")
     foster = runner.start([], [PROBE, "orphan-stream", str(STREAM), str(STREAM_GAP_US), done])

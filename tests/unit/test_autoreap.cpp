@@ -45,7 +45,7 @@ TEST_CASE("orphans exiting now and then never begin a storm") {
     }
 }
 
-TEST_CASE("the eighth wake-up for orphans within 250 ms begins a storm of 1 s") {
+TEST_CASE("the eighth wake-up for orphans within 250 ms begins a storm of 2 s") {
     OrphanStorms storms;
     OrphanStorms::Clock::time_point t{};
     for (int i = 1; i < OrphanStorms::wake_ups; ++i) {
@@ -53,7 +53,7 @@ TEST_CASE("the eighth wake-up for orphans within 250 ms begins a storm of 1 s") 
         t += 35ms;
     }
     CHECK(storms.storm_begins(t));
-    CHECK(storms.hold() == 1000ms);
+    CHECK(storms.hold() == 2000ms);
 }
 
 TEST_CASE("wake-ups spread over more than 250 ms start counting over") {
@@ -72,18 +72,18 @@ OrphanStorms::Clock::time_point storm(OrphanStorms& storms, OrphanStorms::Clock:
 }
 }  // namespace
 
-TEST_CASE("a storm still going when the hold ends doubles the hold, up to 16 s") {
+TEST_CASE("a storm still going when the hold ends makes the hold four times as long, up to 64 s") {
     OrphanStorms storms;
     auto t = storm(storms, OrphanStorms::Clock::time_point{} + 1h);
-    std::chrono::milliseconds expected = 1000ms;
+    std::chrono::milliseconds expected = 2000ms;
     for (int round = 0; round < 8; ++round) {
         CHECK(storms.hold() == expected);
         t += storms.hold();
         storms.hold_ended(t);
         t = storm(storms, t + 50ms);
-        expected = std::min(expected * 2, std::chrono::milliseconds(16000));
+        expected = std::min(expected * 4, std::chrono::milliseconds(64000));
     }
-    CHECK(storms.hold() == 16000ms);
+    CHECK(storms.hold() == 64000ms);
 }
 
 TEST_CASE("a storm long after the last hold gets the first hold again") {
@@ -92,9 +92,9 @@ TEST_CASE("a storm long after the last hold gets the first hold again") {
     t += storms.hold();
     storms.hold_ended(t);
     t = storm(storms, t + 100ms);
-    CHECK(storms.hold() == 2000ms);
+    CHECK(storms.hold() == 8000ms);
     t += storms.hold();
     storms.hold_ended(t);
     storm(storms, t + 5s);
-    CHECK(storms.hold() == 1000ms);
+    CHECK(storms.hold() == 2000ms);
 }
