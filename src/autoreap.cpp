@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -31,6 +32,7 @@ struct PidfdInfo {
 static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
 constexpr unsigned long pidfd_get_info = _IOWR(0xFF, 11, PidfdInfo);
 constexpr __u64 pidfd_info_exit = 1U << 3;
+constexpr int p_pidfd = 3;  // waitid's P_PIDFD (<linux/wait.h>), not in Debian 12's glibc
 
 bool pidfd_get_info_works() {
     const Fd self{static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0))};
@@ -84,12 +86,39 @@ bool set_autoreap(bool on) {
     return sigaction(SIGCHLD, &action, nullptr) == 0;
 }
 
-AutoreapWakeup wait_while_autoreaping(const Fd& signal_fd, const Fd& pidfd) {
+AutoreapWakeup wait_while_autoreaping(const Fd& signal_fd, const Fd& pidfd, int timeout_ms) {
     pollfd entries[2] = {{signal_fd.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-    while (poll(entries, 2, -1) < 0) {}  // EINTR only: foster has no handlers
+    // EINTR only: foster has no handlers. A time limit starts over then,
+    // which at worst lengthens a hold by the moment of a stop and continue.
+    while (poll(entries, 2, timeout_ms) < 0) {}
     // POLLHUP without POLLIN cannot happen for a pidfd (a released process
     // has exited), but it is PROGRAM's end all the same.
     return {(entries[0].revents & POLLIN) != 0, (entries[1].revents & (POLLIN | POLLHUP)) != 0};
+}
+
+bool reaped_by_the_kernel(const Fd& pidfd) {
+    if (!pidfd_reports(pidfd, POLLIN, 0)) return false;  // still running
+    // It has exited. A zombie is still there to wait for (WNOWAIT leaves it
+    // for the reaping its SIGCHLD brings); a process the kernel reaped is no
+    // child of ours any more (ECHILD).
+    siginfo_t info{};
+    int r;
+    do r = waitid(static_cast<idtype_t>(p_pidfd), static_cast<id_t>(pidfd.get()), &info,
+                  WEXITED | WNOHANG | WNOWAIT);
+    while (r != 0 && errno == EINTR);
+    return r != 0 && errno == ECHILD;
+}
+
+bool OrphanStorms::storm_begins(Clock::time_point now) {
+    if (counted_ == 0 || now - window_start_ > window) {
+        window_start_ = now;
+        counted_ = 0;
+    }
+    if (++counted_ < wake_ups) return false;
+    counted_ = 0;
+    const bool again = hold_ended_ && now - *hold_ended_ <= again_within;
+    hold_ = again ? std::min(hold_ * hold_growth, longest_hold) : first_hold;
+    return true;
 }
 
 ExitStatus ended_program_status(const Fd& pidfd) {

@@ -7,9 +7,13 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "autoreap.hpp"
 #include "event_loop.hpp"
@@ -34,17 +38,16 @@ public:
           leftovers_(loop_, self_ == 1) {}
 
     int run() {
-        autoreap_ = autoreap_available(std::getenv("FOSTER_AUTOREAP")) && set_autoreap(true);
-        if (autoreap_) reap_terminated_children();  // zombies foster was started with, if any
+        reap_terminated_children();  // zombies foster was started with, if any
         if (const auto failed = program_.start()) return *failed;
         if (self_ == 1 && chdir("/") != 0) log::error("cannot change directory to /: " + log::errno_text(errno));
         // While PROGRAM runs nothing but a signal (or, while the kernel
         // reaps, PROGRAM's end) can happen, so foster waits for just that:
-        // sigwaitinfo, one system call per signal; or one poll of the
-        // signalfd and PROGRAM's pidfd (autoreap.hpp). The end game needs a
-        // timer as well, and the event loop.
+        // sigwaitinfo, one system call per signal; or, during an orphan
+        // storm, one poll of the signalfd and PROGRAM's pidfd (autoreap.hpp).
+        // The end game needs a timer as well, and the event loop.
         while (!done_ && !leftovers_.active()) {
-            if (autoreap_) wait_while_program_runs();
+            if (kernel_reaps_) wait_while_the_kernel_reaps();
             else on_signal(wait_for_signal(handled_));
         }
         if (!done_) {
@@ -60,40 +63,81 @@ private:
     void on_signal(const ReceivedSignal& signal) {
         // While the kernel reaps, exits queue no SIGCHLD: one read here was
         // sent by someone, and PROGRAM's pidfd says all there is to know.
-        if (signal.number == SIGCHLD && autoreap_) return;
+        if (signal.number == SIGCHLD && kernel_reaps_) return;
         if (signal.number == SIGCHLD) on_children();
         else if (caused_by_foster(signal, self_)) log::debug("ignoring " + signal_name(signal.number) + " caused by foster itself");
         else program_.forward(signal.number);
     }
 
-    // The kernel reaps every child as it exits, waking nobody; foster wakes
-    // for a signal to forward and for PROGRAM's end only.
-    void wait_while_program_runs() {
-        const AutoreapWakeup woken = wait_while_autoreaping(signal_fd_, program_.pidfd());
+    void on_children() {
+        bool orphans = false;
+        for (const auto& child : reap_terminated_children()) {
+            if (program_.on_reaped(child)) done_ = leftovers_.begin(options_.grace);
+            else orphans = true;
+        }
+        if (leftovers_.active()) {
+            if (!done_) done_ = leftovers_.after_reaping();
+        } else if (orphans && program_.running() && storms_.storm_begins(OrphanStorms::Clock::now())) {
+            let_the_kernel_reap();
+        }
+    }
+
+    // An orphan storm: from here until the hold ends, the kernel reaps every
+    // child as it exits, waking nobody; foster wakes for a signal to forward
+    // and for PROGRAM's end only.
+    void let_the_kernel_reap() {
+        if (!kernel_can_reap_) kernel_can_reap_ = autoreap_available(std::getenv("FOSTER_AUTOREAP"));
+        if (!*kernel_can_reap_ || !set_autoreap(true)) return;
+        kernel_reaps_ = true;
+        hold_until_ = OrphanStorms::Clock::now() + storms_.hold();
+        log::debug("orphans are exiting fast: the kernel reaps them for " + std::to_string(storms_.hold().count()) +
+                   " ms");
+        // The zombies of before, PROGRAM perhaps among them; none can come now.
+        for (const auto& child : reap_terminated_children())
+            if (program_.on_reaped(child)) after_program_ended();
+    }
+
+    void wait_while_the_kernel_reaps() {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(hold_until_ - OrphanStorms::Clock::now());
+        const int timeout_ms = static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
+        const AutoreapWakeup woken = wait_while_autoreaping(signal_fd_, program_.pidfd(), timeout_ms);
         if (woken.signals) {
             ReceivedSignal batch[8];
             const std::size_t count = read_signal_batch(signal_fd_.get(), batch);
             for (std::size_t i = 0; i < count; ++i) on_signal(batch[i]);
         }
-        if (woken.program_ended) on_program_autoreaped(ended_program_status(program_.pidfd()));
+        if (woken.program_ended) {
+            program_.on_exited(ended_program_status(program_.pidfd()));
+            after_program_ended();
+        } else if (OrphanStorms::Clock::now() >= hold_until_) {
+            reap_again();
+        }
     }
 
-    void on_program_autoreaped(ExitStatus status) {
-        program_.on_exited(status);
-        // From here on foster reaps with waitid: it must see the last
-        // leftover go. An orphan that exits from now on stays a zombie until
-        // foster reaps it; one that exited before is gone already.
+    // The hold is over: foster reaps again, and waits in sigwaitinfo.
+    // Children that exit from now on stay zombies, and queue a SIGCHLD.
+    void reap_again() {
+        stop_kernel_reaping();
+        storms_.hold_ended(OrphanStorms::Clock::now());
+        // PROGRAM may have ended just before, unseen by anything but its pidfd.
+        if (reaped_by_the_kernel(program_.pidfd())) {
+            program_.on_exited(ended_program_status(program_.pidfd()));
+            after_program_ended();
+        }
+    }
+
+    void stop_kernel_reaping() {
         set_autoreap(false);
-        autoreap_ = false;
+        kernel_reaps_ = false;
+    }
+
+    // PROGRAM ended during a storm. From here on foster reaps with waitid:
+    // it must see the last leftover go. An orphan that exits from now on
+    // stays a zombie until foster reaps it; one that exited before is gone.
+    void after_program_ended() {
+        if (kernel_reaps_) stop_kernel_reaping();
         reap_terminated_children();
         done_ = leftovers_.begin(options_.grace);
-    }
-
-    void on_children() {
-        for (const auto& child : reap_terminated_children()) {
-            if (program_.on_reaped(child)) done_ = leftovers_.begin(options_.grace);
-        }
-        if (leftovers_.active() && !done_) done_ = leftovers_.after_reaping();
     }
 
     const Options& options_;
@@ -104,7 +148,10 @@ private:
     Program program_;
     Leftovers leftovers_;
     bool done_ = false;
-    bool autoreap_ = false;  // the kernel reaps (autoreap.hpp) until PROGRAM ends
+    OrphanStorms storms_;
+    std::optional<bool> kernel_can_reap_;  // asked at the first storm (autoreap.hpp)
+    bool kernel_reaps_ = false;            // during a storm, while PROGRAM runs
+    OrphanStorms::Clock::time_point hold_until_{};
 };
 
 }  // namespace
