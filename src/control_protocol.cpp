@@ -1,6 +1,7 @@
 #include "control_protocol.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <ctime>
 #include <iterator>
@@ -86,6 +87,20 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
         if (at == std::string_view::npos) return parts;
         text.remove_prefix(at + 1);
     }
+}
+
+// Splits `text` into `fields` without allocating (a status answer has a row
+// per service); returns how many fields there are, fields.size() + 1 when
+// there are more than fit.
+template <std::size_t N>
+std::size_t split_into(std::string_view text, char separator, std::array<std::string_view, N>& fields) {
+    for (std::size_t count = 0; count < N; ++count) {
+        const auto at = text.find(separator);
+        fields[count] = text.substr(0, at);
+        if (at == std::string_view::npos) return count + 1;
+        text.remove_prefix(at + 1);
+    }
+    return N + 1;
 }
 
 ParsedRequest refuse(std::string error) { return {std::nullopt, std::move(error)}; }
@@ -328,10 +343,10 @@ std::string format_status_row(const StatusRow& row) {
 
 std::optional<StatusRow> parse_status_row(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    const auto fields = split(line, '\t');
+    std::array<std::string_view, 11> fields;
+    const std::size_t count = split_into(line, '\t', fields);
     // 8 fields from a foster before schedules, 9 with NEXT_RUN, 11 during an overlap.
-    if ((fields.size() != 8 && fields.size() != 9 && fields.size() != 11) || fields[0] != row_tag)
-        return std::nullopt;
+    if ((count != 8 && count != 9 && count != 11) || fields[0] != row_tag) return std::nullopt;
     StatusRow row;
     if (!valid_name(fields[1]) || !valid_word(fields[2])) return std::nullopt;
     row.name = fields[1];
@@ -356,12 +371,12 @@ std::optional<StatusRow> parse_status_row(std::string_view line) {
     }
     if (fields[7] != "-" && !valid_word(fields[7])) return std::nullopt;
     row.health = fields[7];
-    if (fields.size() >= 9 && fields[8] != "-") {
+    if (count >= 9 && fields[8] != "-") {
         const auto next = parse_decimal(fields[8], std::numeric_limits<long long>::max());
         if (!next) return std::nullopt;
         row.next_run = static_cast<long long>(*next);
     }
-    if (fields.size() == 11) {
+    if (count == 11) {
         const auto pid = parse_decimal(fields[9], std::numeric_limits<pid_t>::max());
         if (!pid || *pid == 0 || !valid_word(fields[10])) return std::nullopt;
         row.overlap_pid = static_cast<pid_t>(*pid);
@@ -389,12 +404,13 @@ std::string format_response(const Response& response) {
     return out;
 }
 
-std::optional<Response> parse_response(std::string_view text) {
+std::optional<Response> parse_response(std::string_view text, const std::function<void(StatusRow&&)>& on_row) {
     if (text.empty() || text.back() != '\n') return std::nullopt;
     text.remove_suffix(1);
-    const auto lines = split(text, '\n');
+    // Line by line, without a list of the lines: an answer has a line per service.
+    auto end = text.find('\n');
+    const std::string_view status = text.substr(0, end);
     Response response;
-    const std::string_view status = lines[0];
     if (status == "ok") {
         response.ok = true;
     } else if (status.substr(0, 6) == "error " && status.size() > 6 && valid_text(status.substr(6))) {
@@ -403,16 +419,19 @@ std::optional<Response> parse_response(std::string_view text) {
     } else {
         return std::nullopt;
     }
-    for (auto line = std::next(lines.begin()); line != lines.end(); ++line) {
-        const auto tab = line->find('\t');
-        const auto tag = line->substr(0, tab);
+    while (end != std::string_view::npos) {
+        text.remove_prefix(end + 1);
+        end = text.find('\n');
+        const std::string_view line = text.substr(0, end);
+        const auto tab = line.find('\t');
+        const auto tag = line.substr(0, tab);
         if (tab == std::string_view::npos) return std::nullopt;
         if (tag == row_tag) {
-            auto row = parse_status_row(*line);
+            auto row = parse_status_row(line);
             if (!row) return std::nullopt;
-            response.rows.push_back(std::move(*row));
-        } else if (tag == detail_tag && valid_text(line->substr(tab + 1))) {
-            response.details.emplace_back(line->substr(tab + 1));
+            on_row(std::move(*row));
+        } else if (tag == detail_tag && valid_text(line.substr(tab + 1))) {
+            response.details.emplace_back(line.substr(tab + 1));
         } else {
             return std::nullopt;
         }
@@ -420,40 +439,55 @@ std::optional<Response> parse_response(std::string_view text) {
     return response;
 }
 
-std::string status_json(const std::vector<StatusRow>& rows) {
-    std::string out = "{\"services\":[";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        const auto& row = rows[i];
-        if (i > 0) out += ',';
-        out += "{\"name\":";
-        append_json_string(out, row.name);
-        out += ",\"state\":";
-        append_json_string(out, row.state);
-        out += ",\"pid\":";
-        append_json_optional(out, row.pid);
-        out += ",\"restarts\":" + std::to_string(row.restarts);
-        out += ",\"exit_status\":";
-        append_json_optional(out, row.exit_status);
-        out += ",\"uptime_ms\":";
-        append_json_optional(out, row.uptime_ms);
-        out += ",\"health\":";
-        if (row.health.empty() || row.health == "-")
-            out += "null";
-        else
-            append_json_string(out, row.health);
-        out += ",\"next_run\":";
-        append_json_optional(out, row.next_run);
-        out += ",\"overlap\":";
-        if (row.overlap_pid) {
-            out += "{\"pid\":" + std::to_string(*row.overlap_pid) + ",\"role\":";
-            append_json_string(out, row.overlap_role);
-            out += '}';
-        } else {
-            out += "null";
-        }
+std::optional<Response> parse_response(std::string_view text) {
+    std::vector<StatusRow> rows;
+    auto response = parse_response(text, [&rows](StatusRow&& row) { rows.push_back(std::move(row)); });
+    if (response) response->rows = std::move(rows);
+    return response;
+}
+
+void StatusJson::add(const StatusRow& row, std::string& out) {
+    out += started_ ? "," : "{\"services\":[";
+    started_ = true;
+    out += "{\"name\":";
+    append_json_string(out, row.name);
+    out += ",\"state\":";
+    append_json_string(out, row.state);
+    out += ",\"pid\":";
+    append_json_optional(out, row.pid);
+    out += ",\"restarts\":" + std::to_string(row.restarts);
+    out += ",\"exit_status\":";
+    append_json_optional(out, row.exit_status);
+    out += ",\"uptime_ms\":";
+    append_json_optional(out, row.uptime_ms);
+    out += ",\"health\":";
+    if (row.health.empty() || row.health == "-")
+        out += "null";
+    else
+        append_json_string(out, row.health);
+    out += ",\"next_run\":";
+    append_json_optional(out, row.next_run);
+    out += ",\"overlap\":";
+    if (row.overlap_pid) {
+        out += "{\"pid\":" + std::to_string(*row.overlap_pid) + ",\"role\":";
+        append_json_string(out, row.overlap_role);
         out += '}';
+    } else {
+        out += "null";
     }
-    out += "]}\n";
+    out += '}';
+}
+
+void StatusJson::finish(std::string& out) {
+    out += started_ ? "]}\n" : "{\"services\":[]}\n";
+    started_ = false;
+}
+
+std::string status_json(const std::vector<StatusRow>& rows) {
+    std::string out;
+    StatusJson json;
+    for (const auto& row : rows) json.add(row, out);
+    json.finish(out);
     return out;
 }
 
@@ -479,44 +513,72 @@ static std::string local_time_text(long long seconds) {
     return text;
 }
 
+namespace {
+
+enum TableColumn : std::size_t { name_column, state_column, pid_column, uptime_column, restarts_column,
+                                 exit_column, health_column, next_run_column, overlap_column };
+
+constexpr std::array<std::string_view, StatusTable::columns> column_titles = {
+    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "NEXT-RUN", "OVERLAP"};
+
+}  // namespace
+
+StatusTable::StatusTable() {
+    for (std::size_t column = 0; column < columns; ++column) widths_[column] = column_titles[column].size();
+}
+
+StatusTable::Cells StatusTable::cells_of(const StatusRow& row) {
+    Cells cells;
+    cells[name_column] = row.name;
+    cells[state_column] = row.state;
+    cells[pid_column] = row.pid ? std::to_string(*row.pid) : "-";
+    cells[uptime_column] = row.uptime_ms ? format_uptime(*row.uptime_ms) : "-";
+    cells[restarts_column] = std::to_string(row.restarts);
+    cells[exit_column] = row.exit_status ? std::to_string(*row.exit_status) : "-";
+    cells[health_column] = row.health.empty() ? "-" : row.health;
+    cells[next_run_column] = row.next_run ? local_time_text(*row.next_run) : "-";
+    cells[overlap_column] = row.overlap_pid ? std::to_string(*row.overlap_pid) + " " + row.overlap_role : "-";
+    return cells;
+}
+
+void StatusTable::measure(const StatusRow& row) {
+    shown_[health_column] = shown_[health_column] || (!row.health.empty() && row.health != "-");
+    shown_[next_run_column] = shown_[next_run_column] || row.next_run.has_value();
+    shown_[overlap_column] = shown_[overlap_column] || row.overlap_pid.has_value();
+    const Cells cells = cells_of(row);
+    for (std::size_t column = 0; column < columns; ++column)
+        widths_[column] = std::max(widths_[column], cells[column].size());
+}
+
+template <typename Text>
+void StatusTable::append_line(const std::array<Text, columns>& cells, std::string& out) const {
+    std::size_t last = columns - 1;
+    while (!shown_[last]) --last;
+    for (std::size_t column = 0; column <= last; ++column) {
+        if (!shown_[column]) continue;
+        out += cells[column];
+        if (column < last) out.append(widths_[column] - cells[column].size() + 2, ' ');
+    }
+    out += '\n';
+}
+
+void StatusTable::add(const StatusRow& row, std::string& out) {
+    if (!header_written_) append_line(column_titles, out);
+    header_written_ = true;
+    append_line(cells_of(row), out);
+}
+
+void StatusTable::finish(std::string& out) {
+    if (!header_written_) append_line(column_titles, out);
+    header_written_ = false;
+}
+
 std::string status_table(const std::vector<StatusRow>& rows) {
-    const bool with_health = std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) {
-        return !row.health.empty() && row.health != "-";
-    });
-    const bool with_next_run =
-        std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.next_run.has_value(); });
-    const bool with_overlap =
-        std::any_of(rows.begin(), rows.end(), [](const StatusRow& row) { return row.overlap_pid.has_value(); });
-    std::vector<std::vector<std::string>> cells;
-    cells.push_back({"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT"});
-    if (with_health) cells[0].emplace_back("HEALTH");
-    if (with_next_run) cells[0].emplace_back("NEXT-RUN");
-    if (with_overlap) cells[0].emplace_back("OVERLAP");
-    for (const auto& row : rows) {
-        auto& line = cells.emplace_back();
-        line.push_back(row.name);
-        line.push_back(row.state);
-        line.push_back(row.pid ? std::to_string(*row.pid) : "-");
-        line.push_back(row.uptime_ms ? format_uptime(*row.uptime_ms) : "-");
-        line.push_back(std::to_string(row.restarts));
-        line.push_back(row.exit_status ? std::to_string(*row.exit_status) : "-");
-        if (with_health) line.push_back(row.health.empty() ? "-" : row.health);
-        if (with_next_run) line.push_back(row.next_run ? local_time_text(*row.next_run) : "-");
-        if (with_overlap)
-            line.push_back(row.overlap_pid ? std::to_string(*row.overlap_pid) + " " + row.overlap_role : "-");
-    }
-    std::vector<std::size_t> widths(cells[0].size(), 0);
-    for (const auto& line : cells)
-        for (std::size_t column = 0; column < line.size(); ++column)
-            widths[column] = std::max(widths[column], line[column].size());
+    StatusTable table;
+    for (const auto& row : rows) table.measure(row);
     std::string out;
-    for (const auto& line : cells) {
-        for (std::size_t column = 0; column < line.size(); ++column) {
-            out += line[column];
-            if (column + 1 < line.size()) out.append(widths[column] - line[column].size() + 2, ' ');
-        }
-        out += '\n';
-    }
+    for (const auto& row : rows) table.add(row, out);
+    table.finish(out);
     return out;
 }
 

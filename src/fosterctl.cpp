@@ -246,13 +246,64 @@ int report(const Invocation& invocation, const control::Response& response) {
     if (!response.ok && !silent) print_error(response.error);
     if (!silent)
         for (const auto& detail : response.details) std::fprintf(stderr, "%s\n", detail.c_str());
-    if (!response.ok) return exit_failed;
-    if (invocation.request.command == control::Command::status) {
-        const std::string text =
-            invocation.json ? control::status_json(response.rows) : control::status_table(response.rows);
-        std::fputs(text.c_str(), stdout);
+    return response.ok ? exit_done : exit_failed;
+}
+
+// Text for stdout, passed on in pieces of about 64 KiB: the status of 10,000
+// services is 1.4 MB of JSON, and building it whole cost fosterctl more page
+// faults than everything else it does (bench/README.md).
+class ChunkedOutput {
+public:
+    std::string text;
+    void pass_on_if_full() {
+        if (text.size() >= 64 * 1024) pass_on();
     }
-    return exit_done;
+    void pass_on() {
+        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) failed_errno_ = errno;
+        text.clear();
+    }
+    // main() reports a failed write at its final fflush; one that failed
+    // here must not be forgotten by then.
+    int exit_code() const {
+        if (failed_errno_ == 0) return exit_done;
+        print_error("cannot write the output: " + log::errno_text(failed_errno_));
+        return exit_failed;
+    }
+
+private:
+    int failed_errno_ = 0;
+};
+
+// `status`: the answer is read twice, once to check it whole (and to measure
+// the table's columns), once to print it, so that nothing is printed from an
+// answer that is not foster/1 and fosterctl never holds every row or the
+// whole output at once.
+int show_status(const Invocation& invocation, std::string_view answer, const std::string& path) {
+    control::StatusTable table;
+    const auto response = control::parse_response(answer, [&](control::StatusRow&& row) {
+        if (!invocation.json) table.measure(row);
+    });
+    if (!response) {
+        print_error("the answer from " + path + " is not foster/1 (is it a foster socket?)");
+        return exit_unreachable;
+    }
+    const int exit_code = report(invocation, *response);
+    if (exit_code != exit_done) return exit_code;
+    ChunkedOutput out;
+    control::StatusJson json;
+    control::parse_response(answer, [&](control::StatusRow&& row) {
+        if (invocation.json)
+            json.add(row, out.text);
+        else
+            table.add(row, out.text);
+        out.pass_on_if_full();
+    });
+    if (invocation.json)
+        json.finish(out.text);
+    else
+        table.finish(out.text);
+    out.pass_on();
+    return out.exit_code();
 }
 
 // One line of a `logs` answer, shown; false (with `exit_code` set) when the
@@ -358,6 +409,7 @@ int run(const std::vector<std::string>& args) {
         print_error("foster on " + *path + " closed the connection without answering");
         return exit_unreachable;
     }
+    if (invocation.request.command == control::Command::status) return show_status(invocation, answer, *path);
     const auto response = control::parse_response(answer);
     if (!response) {
         print_error("the answer from " + *path + " is not foster/1 (is it a foster socket?)");

@@ -522,3 +522,56 @@ TEST_CASE("status_json and status_table show both pids") {
           "web   starting  5000  3m12s   2         1          healthy  4242 serving\n"
           "db    stopped   -     -       0         -          -        -\n");
 }
+
+TEST_CASE("parse_response with a row sink: rows in order, none kept, the same checks") {
+    Response whole;
+    whole.rows = {running_web(), stopped("db"), stopped("cache")};
+    whole.details = {"one detail"};
+    const std::string text = format_response(whole);
+    std::vector<StatusRow> seen;
+    const auto streamed = parse_response(text, [&seen](StatusRow&& row) { seen.push_back(std::move(row)); });
+    REQUIRE(streamed);
+    CHECK(streamed->ok);
+    CHECK(streamed->rows.empty());
+    CHECK(streamed->details == whole.details);
+    CHECK(seen == whole.rows);
+    // Malformed anywhere, even after rows went to the sink: nothing.
+    for (const std::string& bad : std::vector<std::string>{text + "junk\n", std::string("ok\n\n"), text.substr(0, text.size() - 1),
+                                  "ok\nservice\tweb\trunning\n"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_response(bad, [](StatusRow&&) {}));
+    }
+}
+
+TEST_CASE("StatusTable and StatusJson a row at a time: the same text as whole, in any pieces") {
+    StatusRow scheduled = stopped("nightly-backup-job");
+    scheduled.next_run = 1'700'000'000;
+    // The last row is the widest and the only one with a schedule: the header
+    // and the first rows must already be laid out for it.
+    const std::vector<StatusRow> rows = {running_web(), stopped("db"), overlapping_web(), scheduled};
+    StatusTable table;
+    for (const auto& row : rows) table.measure(row);
+    std::string pieces, all;
+    StatusJson json;
+    std::string json_pieces, json_all;
+    for (const auto& row : rows) {
+        table.add(row, pieces);
+        all += pieces;
+        pieces.clear();  // what a caller that passed the piece on holds
+        json.add(row, json_pieces);
+        json_all += json_pieces;
+        json_pieces.clear();
+    }
+    table.finish(pieces);
+    all += pieces;
+    json.finish(json_pieces);
+    json_all += json_pieces;
+    CHECK(all == status_table(rows));
+    CHECK(json_all == status_json(rows));
+    CHECK(all.find("NEXT-RUN") != std::string::npos);
+    CHECK(all.substr(0, all.find('\n')).find("OVERLAP") != std::string::npos);
+    StatusTable empty;
+    std::string header;
+    empty.finish(header);
+    CHECK(header == "NAME  STATE  PID  UPTIME  RESTARTS  LAST-EXIT\n");
+}
