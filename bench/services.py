@@ -234,6 +234,8 @@ class Supervisor:
                 return ["/bin/sh", "-c", ": > %s; exec sleep 1000" % os.path.join(self.markers, name)]
             return [svc, os.path.join(self.markers, name)]
 
+        if self.kind == "nosuper":  # bench/nosuper.c: no configuration, services named by number
+            return
         if self.kind == "foster":
             self.sock = os.path.join(self.dir, "foster.sock")
             lines = ["[foster]", 'control_socket = "%s"' % self.sock, ""]
@@ -293,6 +295,8 @@ class Supervisor:
             os.utime(self.scandir, (old, old))
 
     def argv(self):
+        if self.kind == "nosuper":
+            return [self.bins["nosuper"], str(len(self.names)), self.markers, self.bins["svc"]]
         if self.kind == "foster":
             return [self.paths["foster"], "-c", self.conf]
         if self.kind == "supervisord":
@@ -569,9 +573,32 @@ def test_thousand(paths, bins, cfg, tmp):
             left = sweep(tmp)
             if left:
                 rec.setdefault("leftovers", []).extend(left)
+        floor_round(rec, bins, cfg, tmp, n, r)
     rec["start_ms"] = median_or_none(rec["start_runs"])
     rec["stop_ms"] = median_or_none(rec["stop_runs"])
+    rec["floor_start_ms"] = median_or_none(rec.get("floor_start_runs", []))
+    rec["floor_stop_ms"] = median_or_none(rec.get("floor_stop_runs", []))
     return rec
+
+
+def floor_round(rec, bins, cfg, tmp, n, r):
+    """The same start and stop with no supervisor (bench/nosuper.c: a posix_spawn loop per CPU,
+    then SIGTERM to every service before reaping any): what the machine itself needs."""
+    sup = Supervisor("nosuper", None, bins, tmp, "nosuper-%d-r%d" % (n, r))
+    sup.configure(n)
+    try:
+        ms = start_timed(sup, n, cfg["start_timeout"])
+        rec.setdefault("floor_start_runs", []).append(ms)
+        time.sleep(cfg["settle"])
+        stop_ms, _rc, _ = stop_timed(sup)
+        rec.setdefault("floor_stop_runs", []).append(stop_ms)
+        log("  no supervisor round %d: start %.0f ms, stop %.0f ms" % (r + 1, ms, stop_ms))
+    except Exception as e:  # noqa: BLE001
+        rec["floor_error"] = str(e)
+        log("  no supervisor FAILED: %s" % e)
+    finally:
+        sup.kill()
+        sweep(tmp)
 
 
 CRASH_LOOP = {"restart": "always", "restart_delay": "100ms", "restart_delay_max": "100ms",
@@ -928,7 +955,7 @@ def main():
     results, errors = {}, {}
     with tempfile.TemporaryDirectory(prefix="foster-svcbench-") as tmp:
         try:
-            bins = compile_helpers(tmp, (("svc", True), ("ctlstorm", False), ("execdrv", False)))
+            bins = compile_helpers(tmp, (("svc", True), ("ctlstorm", False), ("execdrv", False), ("nosuper", False)))
             bins["shape"] = args.shape
             if "foster" in kinds:  # private copies: a rebuild during the run must not change what is measured
                 for b in ("foster", "fosterctl"):
@@ -1032,6 +1059,19 @@ def main():
         notes.append("--wait-idle: %.0f s spent waiting for a quiet machine before timed starts." % QuietGate.waited)
     if results.get("thousand"):
         t = results["thousand"]
+        if t.get("floor_start_ms") is not None:
+            fs, fp = t["floor_start_ms"], t.get("floor_stop_ms")
+            notes.append(
+                "the machine's floor, no supervisor (bench/nosuper.c: one posix_spawn loop per CPU, then "
+                "SIGTERM to every service before reaping any), the same %d `svc`, timed the same way, rounds "
+                "interleaved with foster's: start %.0f ms (%s), stop %s ms (%s); foster ÷ floor: start %s, stop %s."
+                % (cfg["many"], fs, "/".join("%.0f" % x for x in t["floor_start_runs"]),
+                   "%.0f" % fp if fp is not None else "—",
+                   "/".join("%.0f" % x for x in t.get("floor_stop_runs", [])),
+                   "%.2f×" % (t["start_ms"] / fs) if t.get("start_ms") and fs else "—",
+                   "%.2f×" % (t["stop_ms"] / fp) if t.get("stop_ms") and fp else "—"))
+        elif t.get("floor_error"):
+            notes.append("no-supervisor floor FAILED: %s" % t["floor_error"])
         notes.append("`fosterctl status --json` with %d services: %d runs by execdrv (answer %s bytes); raw: "
                      "connect, `foster/1 status`, read to EOF, sequentially (%s)."
                      % (cfg["many"], cfg["status_iters"], t.get("json_bytes", "?"),
