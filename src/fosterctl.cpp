@@ -24,13 +24,14 @@
 #include <vector>
 
 #include "config.hpp"
-#include "file_trust.hpp"
 #include "control_protocol.hpp"
 #include "duration.hpp"
 #include "fd.hpp"
+#include "file_trust.hpp"
 #include "fosterctl_options.hpp"
 #include "log.hpp"
 #include "log_protocol.hpp"
+#include "status_view.hpp"
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "control_protocol.hpp"
 #include "fuzz_check.hpp"
+#include "status_view.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace foster::control;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "control_protocol.hpp"
+#include "status_view.hpp"
 
 using namespace foster;
 using namespace foster::control;
