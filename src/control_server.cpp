@@ -44,27 +44,28 @@ bool someone_listens(const sockaddr_un& addr) {
 }  // namespace
 
 std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, EventLoop& loop, ControlHandler& handler,
-                                                   std::string& error) {
+                                                   ControlOpenFailure& failure) {
     const auto addr = address_of(path);
     if (!addr) {
-        error = "control socket path '" + path + "' is empty or too long";
+        failure.message = "control socket path '" + path + "' is empty or too long";
         return nullptr;
     }
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            error = "cannot create the control socket: " + path + " exists and is not a socket";
+            failure.message = "cannot create the control socket: " + path + " exists and is not a socket";
             return nullptr;
         }
         if (someone_listens(*addr)) {
-            error = "another foster is already listening on " + path;
+            failure.message = "another foster is already listening on " + path;
+            failure.another_foster_listens = true;
             return nullptr;
         }
         unlink(path.c_str());  // stale: left by a foster that died
     }
     Fd listener{socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
     if (!listener) {
-        error = "cannot create the control socket: " + log::errno_text(errno);
+        failure.message = "cannot create the control socket: " + log::errno_text(errno);
         return nullptr;
     }
     // 0600 from the moment the file exists: umask around bind, no chmod after.
@@ -73,7 +74,7 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, Even
     const int bind_errno = errno;
     umask(old_umask);
     if (bound != 0 || listen(listener.get(), SOMAXCONN) != 0) {
-        error = "cannot listen on " + path + ": " + log::errno_text(bound != 0 ? bind_errno : errno);
+        failure.message = "cannot listen on " + path + ": " + log::errno_text(bound != 0 ? bind_errno : errno);
         return nullptr;
     }
     return std::unique_ptr<ControlServer>(new ControlServer(path, std::move(listener), loop, handler));

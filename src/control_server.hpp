@@ -41,13 +41,21 @@ protected:
     ~ControlHandler() = default;
 };
 
+// Why the control socket could not be opened: a message that names the path,
+// and whether it is because another foster is live on it (which foster
+// refuses to run beside) rather than a failure it can run without.
+struct ControlOpenFailure {
+    std::string message;
+    bool another_foster_listens = false;
+};
+
 class ControlServer {
 public:
     // Binds `path`. A socket file no foster answers on is replaced; one a
-    // live foster answers on is refused. On failure returns nothing and sets
-    // `error` to a message that names the path.
+    // live foster answers on is refused. On failure returns nothing and
+    // fills `failure`.
     static std::unique_ptr<ControlServer> open(const std::string& path, EventLoop& loop, ControlHandler& handler,
-                                               std::string& error);
+                                               ControlOpenFailure& failure);
 
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

@@ -156,8 +156,6 @@ Fd take_charge(pid_t self) {
     return signal_fd;
 }
 
-std::vector<pid_t> find_descendants(pid_t root) { return descendants_in(read_parent_map(), root); }
-
 int signal_leftovers(std::initializer_list<int> signals, bool is_pid1) {
     if (is_pid1) {
         // kill(-1) skips foster itself and reaches every other process of the

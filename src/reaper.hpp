@@ -47,10 +47,6 @@ bool become_subreaper();
 // take charge at all.
 Fd take_charge(pid_t self);
 
-// The live descendants of `root` (children, grandchildren, ...), read from
-// /proc. A snapshot: processes may come and go while it is taken.
-std::vector<pid_t> find_descendants(pid_t root);
-
 // Sends `signals`, in order, to every descendant of foster, through a pidfd
 // so that a pid recycled since the snapshot is never hit. As PID 1 uses
 // kill(-1), which reaches every process of the namespace. One scan of /proc

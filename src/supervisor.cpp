@@ -184,16 +184,16 @@ void Supervisor::adopt(Config config) {
 
 int Supervisor::run() {
     const std::string socket = control_socket_of(config_);
-    std::string error;
-    control_ = ControlServer::open(socket, loop_, *this, error);
+    ControlOpenFailure failure;
+    control_ = ControlServer::open(socket, loop_, *this, failure);
     if (!control_) {
         // A live foster on the same socket is a mistake worth refusing; any
         // other failure leaves foster running its services without control.
-        if (error.find("another foster") != std::string::npos) {
-            log::fatal(error);
+        if (failure.another_foster_listens) {
+            log::fatal(failure.message);
             return 1;
         }
-        log::error(error + "; fosterctl will not reach this foster");
+        log::error(failure.message + "; fosterctl will not reach this foster");
     }
     if (control_) control_->serve_logs(log_buffer_);
     open_syslog();

@@ -125,7 +125,7 @@ public:
     // Runs until shutdown; returns foster's exit status.
     int run();
 
-    // ControlHandler: what fosterctl asks for (control.cpp).
+    // ControlHandler: what fosterctl asks for (supervisor_control.cpp).
     control::Response handle_request(const control::Request& request) override;
     std::optional<control::Response> wait_result(const control::Request& request) override;
     control::Response wait_timed_out(const control::Request& request) override;
@@ -214,7 +214,7 @@ private:
     void forget_side(Service& s);
     [[nodiscard]] bool new_run_ready(const Service& s) const;
 
-    // Control requests (control.cpp).
+    // Control requests (supervisor_control.cpp).
     void request_start(Service& s, bool restart, TimePoint now);
     control::StatusRow status_row(const Service& s, TimePoint now) const;
     [[nodiscard]] bool healthy_enough(const Service& s) const;
