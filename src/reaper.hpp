@@ -11,18 +11,10 @@
 #include <optional>
 #include <vector>
 
+#include "exit_status.hpp"
 #include "fd.hpp"
 
 namespace foster {
-
-struct ExitStatus {
-    bool signaled = false;  // killed by a signal (status = the signal)
-    int status = 0;         // exit code, or signal number when signaled
-
-    // The shell's convention: the code, or 128 + the signal.
-    [[nodiscard]] int code() const noexcept { return signaled ? 128 + status : status; }
-    bool operator==(const ExitStatus&) const = default;
-};
 
 struct ReapedChild {
     pid_t pid;

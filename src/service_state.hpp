@@ -123,6 +123,7 @@
 #include <vector>
 
 #include "duration.hpp"
+#include "exit_status.hpp"
 
 // Names of their own, because foster:: already has ServiceType, RestartPolicy
 // (config.hpp) and ExitStatus (reaper.hpp): the supervisor maps those onto
@@ -164,17 +165,8 @@ struct Policy {
     bool operator==(const Policy&) const = default;
 };
 
-// How a main process ended (the supervisor converts from waitid's answer).
-struct ExitStatus {
-    bool signaled = false;  // killed by a signal
-    int status = 0;         // the exit code, or the signal when signaled
-
-    static constexpr ExitStatus exited(int code) noexcept { return {false, code}; }
-    static constexpr ExitStatus killed(int sig) noexcept { return {true, sig}; }
-    // The shell's convention: the code, or 128 + the signal.
-    [[nodiscard]] constexpr int code() const noexcept { return signaled ? 128 + status : status; }
-    bool operator==(const ExitStatus&) const = default;
-};
+// How a main process ended: the reaper's type (exit_status.hpp).
+using foster::ExitStatus;
 
 // One run of a service: its main process (also its process group) and what
 // is known to be alive of it. What hand_over and take_back move.

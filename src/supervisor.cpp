@@ -39,10 +39,6 @@ namespace {
 
 using service::State;
 
-service::ExitStatus machine_status(const ExitStatus& e) {
-    return e.signaled ? service::ExitStatus::killed(e.status) : service::ExitStatus::exited(e.status);
-}
-
 std::string control_socket_of(const Config& config) {
     // The effective uid, as fosterctl's: it owns the socket, it is what a
     // peer's SO_PEERCRED reports, and it decides whether /run is writable.
@@ -274,7 +270,7 @@ void Supervisor::on_children() {
         by_pid_.erase(it);
         if (new_run_failed(s, child.exit)) continue;  // overlapping restart: the old run keeps serving
         s.last_exit = child.exit;
-        handle(s, s.machine.process_exited(now, machine_status(child.exit), group_is_empty(child.pid)));
+        handle(s, s.machine.process_exited(now, child.exit, group_is_empty(child.pid)));
     }
     // Processes a service left behind in its group may have been reaped just
     // now (they are orphans of foster's): look whether any group emptied.

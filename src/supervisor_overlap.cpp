@@ -39,10 +39,6 @@ using service::State;
 
 bool group_gone(pid_t pgid) { return kill(-pgid, 0) != 0 && errno == ESRCH; }
 
-service::ExitStatus machine_status(const ExitStatus& e) {
-    return e.signaled ? service::ExitStatus::killed(e.status) : service::ExitStatus::exited(e.status);
-}
-
 std::string describe(const ExitStatus& e) {
     return e.signaled ? "killed by " + signal_name(e.status) : "exit " + std::to_string(e.status);
 }
@@ -239,7 +235,7 @@ bool Supervisor::reap_side(pid_t pid, const ExitStatus& status) {
     s.side_process.reset();
     if (!s.side || s.side->run().pid != pid) return true;
     const log::About about(s.config.name);
-    apply_side(s, s.side->main_exited(Clock::now(), machine_status(status), group_gone(pid), s.machine.policy()));
+    apply_side(s, s.side->main_exited(Clock::now(), status, group_gone(pid), s.machine.policy()));
     if (s.side->over()) forget_side(s);
     return true;
 }
