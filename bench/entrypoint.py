@@ -331,10 +331,12 @@ def test_idle(inits, bins, cfg):
     return res
 
 
-def test_sig(inits, bins, cfg, tmp):
+def sig_run(inits, bins, cfg, tmp, own_sessions):
+    """One sigdrv run: every init interleaved; rows[0] is the helper alone (the baseline).
+    own_sessions: each init in a session of its own (sigdrv --setsid), else all in sigdrv's."""
     iters, warm = cfg["sig_iters"], 20
-    log("sig: %d SIGUSR1 round trips per init, interleaved" % iters)
-    argv = [bins["sigdrv"], os.path.join(tmp, "sig.txt"), str(iters), str(warm), bins["sigwait"], "-"]
+    argv = [bins["sigdrv"]] + (["--setsid"] if own_sessions else []) + [
+        os.path.join(tmp, "sig.txt"), str(iters), str(warm), bins["sigwait"], "-"]
     for i in inits:
         argv += [":::"] + i.prefix(False)
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
@@ -343,15 +345,65 @@ def test_sig(inits, bins, cfg, tmp):
     rows = read_ints_lines(os.path.join(tmp, "sig.txt"))
     if isinstance(rows[0], str):
         raise RuntimeError("the helper alone failed: " + rows[0])
-    base_med = statistics.median(rows[0]) / 1e3
-    res = {"baseline": {"median_us": base_med, "p99_us": pct(rows[0], 99) / 1e3}}
-    for i, row in zip(inits, rows[1:]):
-        if isinstance(row, str):
-            res[i.name] = {"error": row[5:]}
+    return rows
+
+
+class BusyCpus:
+    """One busy loop per CPU, each in a session of its own (a scheduling group of its own
+    with Debian's sched_autogroup): other containers or services keeping the machine busy.
+    Started and killed by pid."""
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"], start_new_session=True,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                      for _ in range(os.cpu_count() or 1)]
+        time.sleep(0.2)  # running before the first trip
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
+def test_sig(inits, bins, cfg, tmp, own_sessions=True, loaded=False):
+    """Round trips, cfg["sig_runs"] runs of sig_iters each; median and percentiles over every
+    trip of every run, and the spread of the run medians. own_sessions: each init in a session
+    of its own, as container runtimes start PID 1. loaded: with BusyCpus running."""
+    runs = cfg["sig_runs"]
+    log("sig%s%s: %d run(s) of %d SIGUSR1 round trips per init, interleaved"
+        % ("" if own_sessions else ", every init in the runner's session",
+           " with a busy loop per CPU" if loaded else "", runs, cfg["sig_iters"]))
+    trips = [[] for _ in range(len(inits) + 1)]
+    medians = [[] for _ in range(len(inits) + 1)]
+    failed = {}
+    for _ in range(runs):
+        if loaded:
+            with BusyCpus():
+                rows = sig_run(inits, bins, cfg, tmp, own_sessions)
+        else:
+            rows = sig_run(inits, bins, cfg, tmp, own_sessions)
+        for k, row in enumerate(rows):
+            if isinstance(row, str):
+                failed[k] = row[5:]
+                continue
+            trips[k] += row
+            medians[k].append(statistics.median(row) / 1e3)
+
+    def summary(k):
+        row = trips[k]
+        return {"median_us": statistics.median(row) / 1e3, "p90_us": pct(row, 90) / 1e3,
+                "p99_us": pct(row, 99) / 1e3, "mean_us": statistics.mean(row) / 1e3,
+                "run_medians_us": medians[k],
+                "spread_us": max(medians[k]) - min(medians[k]) if len(medians[k]) > 1 else None}
+
+    res = {"baseline": summary(0)}
+    for k, i in enumerate(inits, start=1):
+        if k in failed or not trips[k]:
+            res[i.name] = {"error": failed.get(k, "no trips")}
             continue
-        md = statistics.median(row) / 1e3
-        res[i.name] = {"median_us": md, "p99_us": pct(row, 99) / 1e3,
-                       "mean_us": statistics.mean(row) / 1e3, "over_direct_median_us": md - base_med}
+        res[i.name] = summary(k)
+        res[i.name]["over_direct_median_us"] = res[i.name]["median_us"] - res["baseline"]["median_us"]
     return res
 
 
@@ -514,6 +566,17 @@ def table_rows(shapes):
         ("idle_wakeups", "idle wakeups/s", "idle", "wakeups_per_s", "%.2f", "max", 0),
         ("sig_median", "signal forwarding, median (µs)", "sig", "median_us", "%.1f", "ratio", 1.0),
         ("sig_p99", "signal forwarding, p99 (µs)", "sig", "p99_us", "%.1f", None, None),
+        ("sig_spread", "signal forwarding, spread of the run medians (µs)", "sig", "spread_us", "%.1f", None, None),
+        ("sigshared_median", "the same, every init in the runner's session, median (µs)", "sigshared", "median_us",
+         "%.1f", None, None),
+        ("sigshared_p99", "the same, every init in the runner's session, p99 (µs)", "sigshared", "p99_us", "%.1f",
+         None, None),
+        ("sigload_median", "the same in the runner's session, a busy loop per CPU, median (µs)", "sigload",
+         "median_us", "%.1f", None, None),
+        ("sigload_p90", "the same in the runner's session, a busy loop per CPU, p90 (µs)", "sigload", "p90_us",
+         "%.1f", None, None),
+        ("sigload_p99", "the same in the runner's session, a busy loop per CPU, p99 (µs)", "sigload", "p99_us",
+         "%.1f", None, None),
     ]
     for t, lb in (("oneway", "one-way forwarding after 1 ms idle"), ("oneway_pid1", "the same, init as PID 1")):
         rows += [
@@ -623,10 +686,10 @@ def main():
     if args.no_spawn and "spawn" in tests:
         tests.remove("spawn")
     cfg = dict(exec_iters=2000, orphans=20000, storm_runs=3, storm_batches=[1, 10], storm_spawners=[2, 4], idle_window=10.0,
-               sig_iters=2000, spawn_secs=1.0, oneway_runs=4, oneway_trips=500)
+               sig_iters=2000, sig_runs=4, spawn_secs=1.0, oneway_runs=4, oneway_trips=500)
     if args.quick:
         cfg.update(exec_iters=300, storm_runs=1, storm_batches=[10], storm_spawners=[2], idle_window=2.0,
-                   sig_iters=100, spawn_secs=0.2, oneway_runs=1, oneway_trips=100)
+                   sig_iters=100, sig_runs=1, spawn_secs=0.2, oneway_runs=1, oneway_trips=100)
     if args.storm_batch:
         cfg["storm_batches"] = [int(x) for x in args.storm_batch.split(",") if int(x) > 0]
     if args.storm_spawners:
@@ -695,6 +758,8 @@ def main():
                     results[t] = test_idle(inits, bins, cfg)
                 elif t == "sig" and inits:
                     results[t] = test_sig(inits, bins, cfg, tmp)
+                    results["sigshared"] = test_sig(inits, bins, cfg, tmp, own_sessions=False)
+                    results["sigload"] = test_sig(inits, bins, cfg, tmp, own_sessions=False, loaded=True)
                 elif t == "oneway" and inits:
                     results[t] = test_oneway(inits, bins, cfg, tmp, False)
                     if os.geteuid() == 0 and shutil.which("unshare"):
@@ -728,7 +793,7 @@ def main():
         out.append("- **%s skipped**: %s" % (n, why))
     for t, why in errors.items():
         out.append("- **test %s failed**: %s" % (t, why))
-    for t in [shape[0] for shape in storm_shapes(cfg)] + ["idle", "sig", "oneway", "oneway_pid1"]:
+    for t in [shape[0] for shape in storm_shapes(cfg)] + ["idle", "sig", "sigshared", "sigload", "oneway", "oneway_pid1"]:
         for n, rec in results.get(t, {}).items():
             if isinstance(rec, dict) and "error" in rec:
                 out.append("- %s: **%s failed**: %s" % (t, n, rec["error"]))
@@ -753,9 +818,20 @@ def main():
         notes.append("idle: `INIT -- sleep 1000` as PID 1; wakeups = context switches of the init over %g s." % cfg["idle_window"])
     if "sig" in results:
         b = results["sig"]["baseline"]
-        notes.append("signal: kill(INIT, SIGUSR1) → helper's byte on a pipe, %d round trips interleaved; "
-                     "the same sent straight to the helper: median %.1f µs, p99 %.1f µs."
-                     % (cfg["sig_iters"], b["median_us"], b["p99_us"]))
+        notes.append("signal: kill(INIT, SIGUSR1) → helper's byte on a pipe, %d run(s) of %d round trips, inits "
+                     "interleaved, each init in a session of its own (as a container runtime or systemd starts "
+                     "PID 1); median and p99 over every trip; the same sent straight to the helper: median "
+                     "%.1f µs, p99 %.1f µs." % (cfg["sig_runs"], cfg["sig_iters"], b["median_us"], b["p99_us"]))
+    if "sigshared" in results:
+        notes.append("in the runner's session: every init, its child and the runner share one session, hence one "
+                     "scheduling group under sched_autogroup, except the child of dumb-init, which calls setsid: "
+                     "it alone has a group of its own, which wins on an idle machine and loses on a busy one "
+                     "(the busy-loop rows).")
+    if "sigload" in results:
+        b = results["sigload"]["baseline"]
+        notes.append("with a busy loop per CPU: the same runs while %d `sh` busy loops, each in a session of its "
+                     "own (a scheduling group of its own under sched_autogroup), keep every CPU busy; straight to "
+                     "the helper: median %.1f µs, p99 %.1f µs." % (os.cpu_count() or 1, b["median_us"], b["p99_us"]))
     if "tini" in [i.name for i in inits]:
         notes.append("tini runs with `-s` (subreaper) when it is not PID 1, as foster and catatonit subreap by themselves.")
     out += ["- " + n for n in notes]

@@ -1,6 +1,10 @@
 /* sigdrv: signal-forwarding round-trip latency, several inits interleaved.
  *
- *   sigdrv OUTFILE ITERS WARMUP SIGWAIT CMD1 [ARGS] ::: CMD2 [ARGS] ::: ...
+ *   sigdrv [--setsid] OUTFILE ITERS WARMUP SIGWAIT CMD1 [ARGS] ::: CMD2 [ARGS] ::: ...
+ *
+ * --setsid: each CMD starts in a session of its own, as a container runtime
+ * or systemd starts PID 1 (with Debian's sched_autogroup, a scheduling group
+ * of its own too); without it every CMD shares sigdrv's session.
  *
  * Each CMD is an init command line that ends just before its PROGRAM (e.g.
  * "/usr/bin/tini -s --"); SIGWAIT (the sigwait helper) is appended as
@@ -46,7 +50,12 @@ static int read1(int fd, int timeout_ms) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6) { fprintf(stderr, "usage: sigdrv OUTFILE ITERS WARMUP SIGWAIT CMD... [::: CMD...]\n"); return 2; }
+    int own_session = argc > 1 && strcmp(argv[1], "--setsid") == 0;
+    if (own_session) {
+        argv++;
+        argc--;
+    }
+    if (argc < 6) { fprintf(stderr, "usage: sigdrv [--setsid] OUTFILE ITERS WARMUP SIGWAIT CMD... [::: CMD...]\n"); return 2; }
     const char *outfile = argv[1];
     long iters = atol(argv[2]), warm = atol(argv[3]);
     char *helper = argv[4];
@@ -76,7 +85,11 @@ int main(int argc, char **argv) {
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, p[1], 1);
         posix_spawn_file_actions_adddup2(&fa, devnull, 2);
-        int rc = posix_spawn(&pid[c], cmdv[c][0], &fa, NULL, cmdv[c], environ);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        if (own_session) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+        int rc = posix_spawn(&pid[c], cmdv[c][0], &fa, &attr, cmdv[c], environ);
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
         fd[c] = p[0];
