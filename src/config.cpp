@@ -1416,6 +1416,16 @@ DependencyGraph check_dependencies(Errors& errors, const std::vector<ServiceDraf
             errors.add(dependency.at, std::move(message));
     };
     graph.dependencies.resize(drafts.size());
+    // The drafts by each name they answer to (their own, their table's), in
+    // draft order: a lookup per dependency instead of a pass over every
+    // draft, which made checking 10,000 services that each depend on
+    // another quadratic (0.52 s, 70 % of it here).
+    std::vector<std::pair<std::string_view, std::size_t>> answering;
+    for (std::size_t j = 0; j < drafts.size(); ++j) {
+        answering.emplace_back(drafts[j].config.name, j);
+        if (!drafts[j].config.instance_of.empty()) answering.emplace_back(drafts[j].config.instance_of, j);
+    }
+    std::sort(answering.begin(), answering.end());
     for (std::size_t i = 0; i < drafts.size(); ++i) {
         const ServiceConfig& self = drafts[i].config;
         const std::string prefix = "service " + quoted(self.instance_of.empty() ? self.name : self.instance_of) + ": ";
@@ -1426,8 +1436,10 @@ DependencyGraph check_dependencies(Errors& errors, const std::vector<ServiceDraf
                 report(dependency, prefix + "depends on unknown service " + quoted(dependency.name));
             } else {
                 // Its instances, when the name is a table's with `instances`.
-                for (std::size_t j = 0; j < drafts.size(); ++j)
-                    if (answers_to(drafts[j].config, dependency.name)) graph.dependencies[i].push_back(j);
+                const std::string_view name = dependency.name;
+                for (auto it = std::lower_bound(answering.begin(), answering.end(), std::pair(name, std::size_t{0}));
+                     it != answering.end() && it->first == name; ++it)
+                    graph.dependencies[i].push_back(it->second);
             }
             // A name known but answered by nobody is a service that is itself invalid: already reported.
         }

@@ -37,6 +37,7 @@
 #include "overlap.hpp"
 #include "program.hpp"
 #include "service_request.hpp"
+#include "service_index.hpp"
 #include "service_state.hpp"
 #include "spawn.hpp"
 #include "syslog_source.hpp"
@@ -60,6 +61,10 @@ struct Service {
     // Its output, when foster reads it (output.hpp); kept across runs.
     std::unique_ptr<ServiceOutput> output;
     std::array<EventLoop::Token, 2> output_tokens{};
+    // While start_pending: a dependency found not ready, so that the next
+    // settle asks that one alone (start_eligible). Forgotten when the
+    // services change (Supervisor::index()).
+    const Service* blocked_by = nullptr;
     ServiceSockets sockets;     // held for as long as the service is in the config
     MainProcess main_process;   // while it lives (main_process.hpp)
     int spawn_failures_unlogged = 0;
@@ -224,8 +229,14 @@ private:
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;
-    [[nodiscard]] bool dependencies_ready(const Service& s) const;
+    // True when every dependency of `s` is ready; else `blocker` is the first
+    // one found not ready (nullptr when a name has no service at all).
+    [[nodiscard]] bool dependencies_ready(const Service& s, const Service*& blocker) const;
     [[nodiscard]] Service* find(const std::string& name) const;
+    // The services by name (service_index.hpp), made again when stale:
+    // services_changed() after any change to services_ or to a `removing`.
+    [[nodiscard]] const ServiceIndex& index() const;
+    void services_changed() { index_stale_ = true; }
     // fosterctl's names with a table's name replaced by its instances
     // (instances.hpp), in the order given; unknown names are kept as given.
     [[nodiscard]] std::vector<std::string> expand_names(const std::vector<std::string>& names) const;
@@ -267,6 +278,8 @@ private:
     Fd dev_null_;
     std::vector<std::string> base_environment_;
     std::vector<std::unique_ptr<Service>> services_;  // in start order
+    mutable ServiceIndex index_;
+    mutable bool index_stale_ = true;
     std::unordered_map<pid_t, Service*> by_pid_;
     std::unordered_map<pid_t, Service*> by_probe_pid_;
     // Hooks started and not yet reaped (run_hook): a reaped pid not among them

@@ -65,10 +65,9 @@ std::vector<std::string> Supervisor::expand_names(const std::vector<std::string>
             out.push_back(name);
             continue;
         }
-        const std::size_t before = out.size();
-        for (const auto& s : services_)
-            if (!s->removing && s->config.instance_of == name) out.push_back(s->config.name);
-        if (out.size() == before) out.push_back(name);  // unknown: unknown_name says so
+        const auto instances = index().instances_of(name);
+        for (const Service* s : instances) out.push_back(s->config.name);
+        if (instances.empty()) out.push_back(name);  // unknown: unknown_name says so
     }
     return out;
 }
