@@ -4,7 +4,7 @@ s6 (s6-svscan) and runit (runsvdir).  Standard library only; see bench/README.md
 
     /usr/bin/python3 bench/services.py [--foster PATH] [--fosterctl PATH] [--quick]
                                        [--json FILE] [--wait-idle SECONDS]
-                                       [--tests hundred,thousand,clients,restarts]
+                                       [--tests hundred,thousand,clients,restarts,chain]
                                        [--supervisors foster,supervisord,s6,runit]
 
 Every supervisor runs as a plain child of this runner (its own process group,
@@ -34,7 +34,7 @@ from benchlib import (CLK_TCK, busy_cpu_seconds, children_of, compile_helpers, c
 
 SUPERVISORS = ["foster", "supervisord", "s6", "runit"]
 PEERS = SUPERVISORS[1:]
-ALL_TESTS = ["hundred", "thousand", "clients", "restarts"]
+ALL_TESTS = ["hundred", "thousand", "clients", "restarts", "chain"]
 PACKAGES = {"supervisord": "supervisor", "s6": "s6", "runit": "runit"}
 PEER_BINARIES = {
     "supervisord": ["supervisord", "supervisorctl"],
@@ -216,12 +216,14 @@ class Supervisor:
         self.conf = None
         self.scandir = None
         self.names = []
+        self.exit_cpu_ms = None
 
     # -- configuration -----------------------------------------------------
 
-    def configure(self, n, crash=None):
+    def configure(self, n, crash=None, chain=False):
         """n services that create a marker and wait; or, with crash = dict(counter dir,
-        foster restart keys), n services that exit at once."""
+        foster restart keys), n services that exit at once. chain (foster): each service
+        but the first depends on the one before it."""
         self.names = [svc_name(i) for i in range(n)]
         svc = self.bins["svc"]
 
@@ -239,9 +241,11 @@ class Supervisor:
         if self.kind == "foster":
             self.sock = os.path.join(self.dir, "foster.sock")
             lines = ["[foster]", 'control_socket = "%s"' % self.sock, ""]
-            for name in self.names:
+            for k, name in enumerate(self.names):
                 lines.append("[services.%s]" % name)
                 lines.append("command = [%s]" % ", ".join(json.dumps(a) for a in argv_of(name)))
+                if chain and k > 0:
+                    lines.append("depends_on = [%s]" % json.dumps(self.names[k - 1]))
                 for k, v in (crash or {}).get("foster", {}).items():
                     lines.append("%s = %s" % (k, json.dumps(v)))
                 lines.append("")
@@ -428,6 +432,10 @@ def stop_timed(sup, timeout=60):
                 poller.unregister(fd)
                 left -= 1
         t1 = time.monotonic()
+        try:  # the supervisor's CPU time in all, from its zombie's stat
+            sup.exit_cpu_ms = cpu_ms(sup.proc.pid)
+        except OSError:
+            sup.exit_cpu_ms = None
     finally:
         for fd in fds:
             os.close(fd)
@@ -578,6 +586,36 @@ def test_thousand(paths, bins, cfg, tmp):
     rec["stop_ms"] = median_or_none(rec["stop_runs"])
     rec["floor_start_ms"] = median_or_none(rec.get("floor_start_runs", []))
     rec["floor_stop_ms"] = median_or_none(rec.get("floor_stop_runs", []))
+    return rec
+
+
+def test_chain(paths, bins, cfg, tmp):
+    """foster alone, cfg["chain"] services each depending on the one before: each start waits
+    for the exec of the one before, each stop for the exit of the one after. What grows with
+    the chain is foster's own CPU per service; the wall clock is mostly one exec after another."""
+    n = cfg["chain"]
+    log("chain: foster with %d services, each depending on the one before" % n)
+    rec = {}
+    sup = Supervisor("foster", paths, bins, tmp, "foster-chain-%d" % n)
+    sup.configure(n, chain=True)
+    try:
+        rec["start_ms"] = start_timed(sup, n, cfg["start_timeout"] + n // 100)
+        rec["start_cpu_ms"] = cpu_ms(sup.proc.pid)
+        time.sleep(cfg["settle"])
+        before = cpu_ms(sup.proc.pid)
+        stop_ms, rc, _ = stop_timed(sup, timeout=60 + n // 50)
+        rec.update(stop_ms=stop_ms, stop_exit=rc)
+        if sup.exit_cpu_ms is not None:
+            rec["stop_cpu_ms"] = sup.exit_cpu_ms - before
+        log("  start %.0f ms (foster's CPU %.0f ms), stop %.0f ms (foster's CPU %s ms, exit %d)" % (
+            rec["start_ms"], rec["start_cpu_ms"], stop_ms,
+            "%.0f" % rec["stop_cpu_ms"] if "stop_cpu_ms" in rec else "?", rc))
+    except Exception as e:  # noqa: BLE001
+        rec["error"] = str(e)
+        log("  foster FAILED: %s" % e)
+    finally:
+        sup.kill()
+        sweep(tmp)
     return rec
 
 
@@ -818,6 +856,17 @@ def build_table(results, kinds, cfg):
         sr = t.get("status_raw") or {}
         row("raw_med", "raw `foster/1 status` over the socket, %d services (ms, median)" % m,
             {"foster": sr.get("median_ms")}, "%.2f", None, e)
+    ch = results.get("chain")
+    if ch and "foster" in kinds:
+        e = {"foster": 1} if "error" in ch else {}
+        k = cfg["chain"]
+        row("chain_start", "foster, %d services each depending on the one before: start (ms)" % k,
+            {"foster": ch.get("start_ms")}, "%.0f", None, e)
+        row("chain_start_cpu", "  same: foster's CPU for the start (ms)", {"foster": ch.get("start_cpu_ms")}, "%.0f",
+            None, e)
+        row("chain_stop", "  same: stop, dependents first (ms)", {"foster": ch.get("stop_ms")}, "%.0f", None, e)
+        row("chain_stop_cpu", "  same: foster's CPU for the stop (ms)", {"foster": ch.get("stop_cpu_ms")}, "%.0f",
+            None, e)
     c = results.get("clients")
     if c and "foster" in kinds:
         e = {"foster": 1} if "error" in c else {}
@@ -894,6 +943,7 @@ def main():
     ap.add_argument("--services", type=int, help="services in the `hundred` test (default 100)")
     ap.add_argument("--many", type=int, help="services in the `thousand` test (default 1000; 10000 works, "
                                              "see bench/README.md for the limits it needs)")
+    ap.add_argument("--chain", type=int, help="services in the `chain` test (default 1000)")
     ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                     help="first wait up to SECONDS for the machine to be quiet (< 0.2 CPUs busy)")
     args = ap.parse_args()
@@ -907,7 +957,7 @@ def main():
             ap.error("unknown supervisor %r" % k)
 
     cfg = dict(services=100, rounds=5, idle_window=10.0, settle=1.5, start_timeout=60, cli_iters=20,
-               cli_slow_iters=5, many=1000, many_rounds=2, status_iters=50, crashers=50, clients=100, few_clients=60,
+               cli_slow_iters=5, many=1000, many_rounds=2, chain=1000, status_iters=50, crashers=50, clients=100, few_clients=60,
                client_rounds=20, warmup=2.0, restart_window=5.0)
     if args.quick:
         cfg.update(rounds=1, idle_window=2.0, cli_iters=10, cli_slow_iters=3, many_rounds=1, status_iters=20,
@@ -915,6 +965,8 @@ def main():
 
     if args.services:
         cfg["services"] = args.services
+    if args.chain:
+        cfg["chain"] = args.chain
     if args.many:
         cfg["many"] = args.many
         cfg["start_timeout"] = max(cfg["start_timeout"], args.many // 50)
@@ -969,6 +1021,8 @@ def main():
                         results[t] = test_thousand(paths, bins, cfg, tmp)
                     elif t == "clients" and "foster" in kinds:
                         results[t] = test_clients(paths, bins, cfg, tmp)
+                    elif t == "chain" and "foster" in kinds:
+                        results[t] = test_chain(paths, bins, cfg, tmp)
                     elif t == "restarts" and kinds:
                         results[t] = test_restarts(kinds, paths, bins, cfg, tmp)
                 except Exception as e:  # noqa: BLE001 - one broken test must not hide the others
