@@ -124,6 +124,16 @@ std::vector<ReapedChild> reap_terminated_children() {
     return reaped;
 }
 
+std::optional<ReapedChild> reap_if_terminated(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    siginfo_t info{};
+    int r;
+    do r = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+    while (r != 0 && errno == EINTR);
+    if (r != 0 || info.si_pid == 0) return std::nullopt;
+    return ReapedChild{info.si_pid, status_from(info)};
+}
+
 ExitStatus reap_child(pid_t pid) {
     siginfo_t info{};
     while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) != 0 && errno == EINTR) {

@@ -22,7 +22,14 @@ struct ReapedChild {
 };
 
 // Reaps every child that has terminated, in the order waitid returns them.
+// Each call is a pass of the kernel over all of foster's children
+// (wait_consider_task), so with thousands of them it is not for every exit.
 std::vector<ReapedChild> reap_terminated_children();
+
+// Reaps `pid` if it is a child of foster's that has terminated: one waitid
+// that looks at that process alone. Nothing otherwise (running, stopped, not
+// foster's child).
+std::optional<ReapedChild> reap_if_terminated(pid_t pid);
 
 // Waits for one child that is known to have exited (or to be about to).
 ExitStatus reap_child(pid_t pid);

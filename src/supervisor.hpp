@@ -138,7 +138,12 @@ public:
 private:
     // Events.
     void on_signals();
-    void on_children();
+    // `signalled`: the children the SIGCHLDs just read name (reaped by pid).
+    void on_children(const std::vector<pid_t>& signalled);
+    // Every terminated child, found by one pass of the kernel over all of
+    // foster's children: at once, or when the last pass is 50 ms old.
+    void scan_for_children(std::vector<ReapedChild>& reaped, TimePoint now);
+    void handle_reaped(const std::vector<ReapedChild>& reaped, TimePoint now);
     void on_notify();
     void on_program_exit();
 
@@ -307,6 +312,9 @@ private:
     bool fatal_shutdown_ = false;       // on_fatal = "shutdown" fired
     bool needed_kill_ = false;          // the shutdown had to SIGKILL something
     TimerQueue::Id shutdown_timer_ = 0;
+    // The last pass over all children, and the one waiting for its turn.
+    TimePoint last_children_scan_{};
+    TimerQueue::Id children_scan_timer_ = 0;
     SystemdNotifier systemd_;
     SystemdSockets from_systemd_;  // what `listen = "systemd:NAME"` refers to
 };

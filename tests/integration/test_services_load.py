@@ -6,7 +6,7 @@ import signal
 import time
 
 from ctl_helpers import status_json, wait_answering
-from helpers import PROMPT, children_of, read_stat, wait_until, zombies_of
+from helpers import PROMPT, children_of, comm, read_stat, wait_until, zombies_of
 from svc_helpers import (ctx_switches, start, state_logged, vm_rss_kib,
                          wait_log)
 
@@ -90,6 +90,35 @@ def test_crash_loops_do_not_grow_memory_or_leave_zombies(plain_runner):
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()[-2000:]
     assert plain_runner.strays() == []
+
+
+def test_orphans_that_exit_together_are_all_reaped(plain_runner):
+    """Sixty orphans of a service exit at the same moment, so their SIGCHLDs
+    merge: foster reaps the child each signal names by its pid, and finds the
+    others in one pass over all its children, at once or at most 50 ms after
+    the last pass (supervisor.cpp, on_children). Nothing arrives after the
+    burst: a pass that never came would leave zombies for good."""
+    count = 60
+    fifo = plain_runner.tmp / "release"
+    os.mkfifo(fifo)
+    text = f"""
+        [services.spawner]
+        command = ["/bin/sh", "-c", "for i in $(seq {count}); do (cat {fifo} > /dev/null &); done; exec sleep 1000"]
+        """
+    foster, _ = start(plain_runner, text)
+    pid = foster.pid
+
+    def orphans():
+        return [p for p in children_of(pid) if comm(p) == "cat"]
+    wait_until(lambda: len(orphans()) == count, PROMPT, what=f"{count} orphaned cats adopted by foster")
+    # Every cat is blocked opening the fifo for reading; one writer that
+    # opens and closes it releases all of them at once (EOF).
+    os.close(os.open(fifo, os.O_WRONLY))
+    wait_until(lambda: not orphans() and not zombies_of(pid), PROMPT,
+               what="every orphan exited and reaped, no zombie left")
+    assert foster.running(), foster.stderr()[-2000:]
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()[-2000:]
 
 
 def test_idle_services_cost_no_wakeups(plain_runner):
