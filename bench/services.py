@@ -491,7 +491,8 @@ def test_hundred(kinds, paths, bins, cfg, tmp):
                     rec.update(tree_procs=len(tree), tree_pss_kib=pss, tree_rss_kib=rss, exe=exe_of(sup.proc.pid))
                     rec["wakeups_per_s"] = idle_wakeups(tree, cfg["idle_window"])
                     line += ", tree %d procs PSS %d KiB (%s), %.2f wakeups/s" % (
-                        len(tree), pss, os.path.relpath(rec["exe"], tmp), rec["wakeups_per_s"])
+                        len(tree), pss, os.path.relpath(rec["exe"], tmp) if rec["exe"].startswith(tmp) else rec["exe"],
+                        rec["wakeups_per_s"])
                     argv = sup.status_argv()
                     if argv:
                         slow = k == "supervisord"
