@@ -500,9 +500,11 @@ def test_hundred(kinds, paths, bins, cfg, tmp):
                 line = "  %-11s round %d: start %.0f ms" % (k, r + 1, ms)
                 if r == 0:
                     rss, pss = tree_memory(tree)
-                    rec.update(tree_procs=len(tree), tree_pss_kib=pss, tree_rss_kib=rss)
+                    rec.update(tree_procs=len(tree), tree_pss_kib=pss, tree_rss_kib=rss, exe=exe_of(sup.proc.pid))
                     rec["wakeups_per_s"] = idle_wakeups(tree, cfg["idle_window"])
-                    line += ", tree %d procs PSS %d KiB, %.2f wakeups/s" % (len(tree), pss, rec["wakeups_per_s"])
+                    line += ", tree %d procs PSS %d KiB (%s), %.2f wakeups/s" % (
+                        len(tree), pss, os.path.relpath(rec["exe"], tmp) if rec["exe"].startswith(tmp) else rec["exe"],
+                        rec["wakeups_per_s"])
                     argv = sup.status_argv()
                     if argv:
                         slow = k == "supervisord"
@@ -1010,6 +1012,13 @@ def main():
             bins = compile_helpers(tmp, (("svc", True), ("ctlstorm", False), ("execdrv", False), ("nosuper", False)))
             bins["shape"] = args.shape
             if "foster" in kinds:  # private copies: a rebuild during the run must not change what is measured
+                # with the full build foster hands the service runner to (libexec/foster beside it, as
+                # entrypoint.py and soak.py copy it): without it the copy would run the services itself,
+                # static, which is not what a build or an installed foster runs
+                full = os.path.join(os.path.dirname(paths["foster"]), "libexec", "foster")
+                if os.path.isfile(full):
+                    os.makedirs(os.path.join(tmp, "libexec"))
+                    shutil.copy2(full, os.path.join(tmp, "libexec", "foster"))
                 for b in ("foster", "fosterctl"):
                     shutil.copy2(paths[b], os.path.join(tmp, b))
                     paths[b] = os.path.join(tmp, b)

@@ -113,6 +113,16 @@ void give_back_stack(char* top) {
     munmap(top - child_stack_size - guard, child_stack_size + guard);
 }
 
+}  // namespace
+
+void release_kept_stacks() {
+    const std::size_t guard = 4096;
+    for (char* top : spare_stacks()) munmap(top - child_stack_size - guard, child_stack_size + guard);
+    spare_stacks().clear();  // its capacity stays: give_back_stack never allocates
+}
+
+namespace {
+
 std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
     for (const auto& entry : envp)
         if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')

@@ -184,6 +184,13 @@ StartResult spawn_without_waiting(SpawnRequest&& request);
 // longer in use and may go.
 std::optional<SpawnFailure> read_exec_outcome(StartingChild& child, bool wait = false);
 
+// Unmaps the stacks kept for the next burst of spawn_without_waiting. The
+// service runner calls it once, when its start-up burst is over: until
+// another burst comes, 32 kept stacks are 128 KiB of foster's memory for
+// nothing (a page each), and a burst that does come maps them once more
+// and keeps them from then on.
+void release_kept_stacks();
+
 // PATH lookup is done here, before fork: the candidates execve tries in order.
 std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& envp);
 

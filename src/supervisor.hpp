@@ -298,6 +298,7 @@ private:
         EventLoop::Token token = 0;
     };
     std::unordered_map<pid_t, ExecInFlight> execs_in_flight_;
+    bool start_up_burst_over_ = false;  // its kept child stacks were released
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<SyslogSource> syslog_;
     NotifySocket notify_;

@@ -76,6 +76,11 @@ void Supervisor::on_exec_report(pid_t pid, bool exited) {
                   log::errno_text(outcome->error);
     loop_.unwatch(it->second.token);
     execs_in_flight_.erase(it);  // the child exec'd or exited: its memory is free
+    if (execs_in_flight_.empty() && !start_up_burst_over_) {
+        // Once: later bursts keep their stacks (release_kept_stacks, spawn.hpp).
+        start_up_burst_over_ = true;
+        release_kept_stacks();
+    }
     const auto service = by_pid_.find(pid);
     if (service == by_pid_.end()) return;
     Service& s = *service->second;

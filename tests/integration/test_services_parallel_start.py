@@ -90,3 +90,42 @@ def test_running_services_hold_no_descriptor_in_foster(plain_runner):
 
     few, many = descriptors_with(1, "one"), descriptors_with(30, "thirty")
     assert many - few < 5, f"foster held {few} descriptors with 1 service running, {many} with 30"
+
+
+def child_stacks_mapped(pid):
+    """Child stacks in foster: a 64 KiB read-write mapping right above a 4 KiB
+    inaccessible guard page (spawn.cpp's layout)."""
+    stacks, guard_end = 0, None
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            span, perms = line.split()[:2]
+            start, end = (int(x, 16) for x in span.split("-"))
+            if perms == "rw-p" and start == guard_end and end - start == 64 * 1024:
+                stacks += 1
+            guard_end = end if perms == "---p" and end - start == 4096 else None
+    return stacks
+
+
+def test_the_start_up_burst_leaves_no_child_stack_behind(plain_runner):
+    """Up to 32 services are between clone and exec at once, each on a stack
+    of its own; the stacks are kept for the next burst, but the start-up's are
+    given back once it is over (a page each, for nothing until a next burst)."""
+    count = 40
+    foster, _, sock = start_foster(plain_runner, "".join(f"""
+        [services.s{i:02}]
+        command = ["/bin/sleep", "1000"]
+        """ for i in range(count)))
+
+    def all_running():
+        states = [s["state"] for s in status_json(sock).values()]
+        return len(states) == count and set(states) == {"running"}
+    wait_until(all_running, PROMPT, what=f"{count} services running")
+    assert child_stacks_mapped(foster.pid) == 0
+    # A later start maps a stack again, and keeps it.
+    s00 = status_json(sock)["s00"]["pid"]
+    os.kill(s00, signal.SIGKILL)
+    wait_until(lambda: status_json(sock)["s00"]["state"] == "running" and status_json(sock)["s00"]["pid"] != s00,
+               PROMPT, what="s00 restarted")
+    assert child_stacks_mapped(foster.pid) == 1
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()

@@ -27,6 +27,18 @@ def test_it_is_static():
 FULL = Path(FOSTER).parent / "libexec" / "foster"
 
 
+@pytest.mark.skipif(not FULL.exists(), reason="no full build (FOSTER_STATIC=OFF or sanitizers)")
+def test_the_full_build_loads_glibc_and_nothing_else():
+    """Every shared library the service runner needs is loaded at each start and
+    counted in its PSS (libm alone was ~180 KiB of it, for one call of round())."""
+    comment = subprocess.run(["readelf", "-p", ".comment", str(FULL)], capture_output=True, text=True).stdout
+    if "LLD" not in comment:
+        pytest.skip("linked by GNU ld, which keeps libm for a reference in code it drops (CMakeLists.txt)")
+    out = subprocess.run(["readelf", "-d", str(FULL)], capture_output=True, text=True, check=True).stdout
+    needed = [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+    assert needed and all(n == "libc.so.6" or n.startswith("ld-linux") for n in needed), needed
+
+
 def version(binary):
     return subprocess.run([str(binary), "-V"], capture_output=True, text=True, check=True).stdout
 

@@ -20,6 +20,18 @@ TEST_CASE("a plain number is seconds") {
     CHECK_FALSE(foster::duration_from_seconds(-1));
 }
 
+TEST_CASE("seconds as a float are rounded to the nearest millisecond, halves up") {
+    CHECK(foster::duration_from_seconds(0.0004) == Millis{0});
+    CHECK(foster::duration_from_seconds(0.0006) == Millis{1});
+    CHECK(foster::duration_from_seconds(0.0025) == Millis{3});
+    CHECK(foster::duration_from_seconds(1.2344) == Millis{1'234});
+    CHECK(foster::duration_from_seconds(0.49999999999999994) == Millis{500});
+    // The longest duration is 2^33 ms: what rounds to it is accepted, what rounds past it is not.
+    CHECK(foster::duration_from_seconds(8'589'934.5924) == Millis{8'589'934'592});
+    CHECK_FALSE(foster::duration_from_seconds(8'589'934.5926));
+    CHECK_FALSE(foster::duration_from_seconds(1e300));
+}
+
 TEST_CASE("what is not a duration") {
     CHECK_FALSE(parse_duration(""));
     CHECK_FALSE(parse_duration("s"));

@@ -124,6 +124,31 @@ TEST_CASE("the stacks of a burst of starts are kept for the next burst") {
     CHECK(child_stacks_mapped() >= burst);
 }
 
+// After its start-up burst the service runner gives the kept stacks back:
+// none stays mapped, and the next burst maps what it needs again.
+TEST_CASE("the kept stacks are unmapped on request, and a later start maps one again") {
+    for (int i = 0; i < 3; ++i) {
+        foster::StartResult started = foster::spawn_without_waiting(true_request());
+        REQUIRE(started.child);
+        REQUIRE(foster::read_exec_outcome(*started.child, true));
+        int status = 0;
+        REQUIRE(waitpid(started.child->pid, &status, 0) == started.child->pid);
+    }
+    REQUIRE(child_stacks_mapped() >= 1);
+    foster::release_kept_stacks();
+    CHECK(child_stacks_mapped() == 0);
+    foster::StartResult again = foster::spawn_without_waiting(true_request());
+    REQUIRE(again.child);
+    const auto outcome = foster::read_exec_outcome(*again.child, true);
+    REQUIRE(outcome);
+    CHECK(outcome->stage == foster::SpawnStage::none);
+    int status = 0;
+    REQUIRE(waitpid(again.child->pid, &status, 0) == again.child->pid);
+    CHECK(WIFEXITED(status));
+    again.child.reset();
+    CHECK(child_stacks_mapped() == 1);
+}
+
 // The service runner holds its children by pid and asks for no pidfd: none
 // is made, so none is left to close.
 TEST_CASE("a child started without a pidfd leaves no descriptor behind") {
