@@ -79,8 +79,16 @@ def executed(binary, trace):
     return order, [name for _, name in syms if name is not None]
 
 
+# Run only when foster is PID 1 (it changes its working directory to /),
+# which the traced foster is not.
+PID1_ONLY = ["chdir"]
+
+
 def with_all_variants(order, all_names):
     families = {m.group(1) for name in order if (m := VARIANT.match(name))}
+    # A resolver that ran (strcmp_ifunc) picks a variant at start-up that the
+    # trace may never call: its whole family too.
+    families |= {"__" + name[:-len("_ifunc")] for name in order if name.endswith("_ifunc")}
     extra = [n for n in all_names
              if (m := VARIANT.match(n)) and m.group(1) in families and n not in order]
     return order + sorted(set(extra))
@@ -94,7 +102,7 @@ def main():
         if run.returncode != 3:
             sys.exit(f"hot_path.py: foster exited {run.returncode}, expected 3")
         order, all_names = executed(binary, log)
-    order = with_all_variants(order, all_names)
+    order = with_all_variants(order, all_names) + [n for n in PID1_ONLY if n in all_names]
     ORDER.write_text("".join(f"{name}\n" for name in order))
     print(f"hot_path.py: {len(order)} functions written to {ORDER.relative_to(ROOT)}")
 
