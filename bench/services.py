@@ -15,6 +15,7 @@ installed.  A missing peer is named with the package to install and skipped.
 """
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -600,7 +601,7 @@ def test_chain(paths, bins, cfg, tmp):
     rec = {}
     sup = Supervisor("foster", paths, bins, tmp, "foster-chain-%d" % n)
     sup.configure(n, chain=True)
-    try:
+    with one_run(sup, tmp, rec, "error", "foster"):
         rec["start_ms"] = start_timed(sup, n, cfg["start_timeout"] + n // 100)
         rec["start_cpu_ms"] = cpu_ms(sup.proc.pid)
         time.sleep(cfg["settle"])
@@ -612,12 +613,6 @@ def test_chain(paths, bins, cfg, tmp):
         log("  start %.0f ms (foster's CPU %.0f ms), stop %.0f ms (foster's CPU %s ms, exit %d)" % (
             rec["start_ms"], rec["start_cpu_ms"], stop_ms,
             "%.0f" % rec["stop_cpu_ms"] if "stop_cpu_ms" in rec else "?", rc))
-    except Exception as e:  # noqa: BLE001
-        rec["error"] = str(e)
-        log("  foster FAILED: %s" % e)
-    finally:
-        sup.kill()
-        sweep(tmp)
     return rec
 
 
@@ -626,16 +621,25 @@ def floor_round(rec, bins, cfg, tmp, n, r):
     then SIGTERM to every service before reaping any): what the machine itself needs."""
     sup = Supervisor("nosuper", None, bins, tmp, "nosuper-%d-r%d" % (n, r))
     sup.configure(n)
-    try:
+    with one_run(sup, tmp, rec, "floor_error", "no supervisor"):
         ms = start_timed(sup, n, cfg["start_timeout"])
         rec.setdefault("floor_start_runs", []).append(ms)
         time.sleep(cfg["settle"])
         stop_ms, _rc, _ = stop_timed(sup)
         rec.setdefault("floor_stop_runs", []).append(stop_ms)
         log("  no supervisor round %d: start %.0f ms, stop %.0f ms" % (r + 1, ms, stop_ms))
+
+
+@contextlib.contextmanager
+def one_run(sup, tmp, rec, error_key, who):
+    """The body measures sup: an exception there is recorded in rec[error_key] and logged
+    instead of ending the whole benchmark, and sup and whatever it left behind are killed
+    afterwards either way."""
+    try:
+        yield
     except Exception as e:  # noqa: BLE001
-        rec["floor_error"] = str(e)
-        log("  no supervisor FAILED: %s" % e)
+        rec[error_key] = str(e)
+        log("  %s FAILED: %s" % (who, e))
     finally:
         sup.kill()
         sweep(tmp)

@@ -36,24 +36,30 @@ namespace foster {
 namespace {
 
 constexpr std::size_t child_stack_size = 64 * 1024;
+constexpr std::size_t guard_size = 4096;
 
-// One stack for every child: a child runs on it only while we are suspended
-// (CLONE_VFORK), so it is never in use twice. Mapped on first use, with a
-// guard page below it so an overflow faults instead of corrupting our heap.
-// A failure is not remembered: memory may be short now and not at the next
-// spawn, so the next one tries again.
-char* child_stack_top() {
-    static char* top = nullptr;
-    if (top != nullptr) return top;
-    const std::size_t guard = 4096;
-    void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
+// A child's stack, with a guard page below it so that an overflow faults
+// instead of corrupting our heap: its top, or nullptr.
+char* map_stack() {
+    void* base = mmap(nullptr, child_stack_size + guard_size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) return nullptr;
-    if (mprotect(base, guard, PROT_NONE) != 0) {  // no stack without its guard
-        munmap(base, child_stack_size + guard);
+    if (mprotect(base, guard_size, PROT_NONE) != 0) {  // no stack without its guard
+        munmap(base, child_stack_size + guard_size);
         return nullptr;
     }
-    top = static_cast<char*>(base) + guard + child_stack_size;
+    return static_cast<char*>(base) + guard_size + child_stack_size;
+}
+
+void unmap_stack(char* top) { munmap(top - child_stack_size - guard_size, child_stack_size + guard_size); }
+
+// One stack for every child: a child runs on it only while we are suspended
+// (CLONE_VFORK), so it is never in use twice. Mapped on first use. A failure
+// is not remembered: memory may be short now and not at the next spawn, so
+// the next one tries again.
+char* child_stack_top() {
+    static char* top = nullptr;
+    if (top == nullptr) top = map_stack();
     return top;
 }
 
@@ -83,18 +89,6 @@ std::vector<char*>& spare_stacks() {
     return spares;
 }
 
-char* map_stack() {
-    const std::size_t guard = 4096;
-    void* base = mmap(nullptr, child_stack_size + guard, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) return nullptr;
-    if (mprotect(base, guard, PROT_NONE) != 0) {
-        munmap(base, child_stack_size + guard);
-        return nullptr;
-    }
-    return static_cast<char*>(base) + guard + child_stack_size;
-}
-
 char* take_stack() {
     auto& spares = spare_stacks();
     if (spares.empty()) return map_stack();
@@ -109,15 +103,13 @@ void give_back_stack(char* top) {
         spares.push_back(top);  // reserve() below keeps this from throwing in a destructor
         return;
     }
-    const std::size_t guard = 4096;
-    munmap(top - child_stack_size - guard, child_stack_size + guard);
+    unmap_stack(top);
 }
 
 }  // namespace
 
 void release_kept_stacks() {
-    const std::size_t guard = 4096;
-    for (char* top : spare_stacks()) munmap(top - child_stack_size - guard, child_stack_size + guard);
+    for (char* top : spare_stacks()) unmap_stack(top);
     spare_stacks().clear();  // its capacity stays: give_back_stack never allocates
 }
 

@@ -716,9 +716,10 @@ bool Supervisor::healthy_enough(const Service& s) const {
 // A table's name in depends_on waits for every one of its instances.
 bool Supervisor::dependencies_ready(const Service& s, const Service*& blocker) const {
     blocker = nullptr;
+    const ServiceIndex& services = index();
     for (const auto& dep : s.config.depends_on) {
-        const Service* named = index().named(dep);
-        const auto instances = index().instances_of(dep);
+        const Service* named = services.named(dep);
+        const auto instances = services.instances_of(dep);
         if (!named && instances.empty()) return false;
         if (named && !is_ready(*named)) {
             blocker = named;
