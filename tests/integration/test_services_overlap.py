@@ -19,7 +19,7 @@ from svc_helpers import host_pid, live_descendants, q, write_config
 from test_services_sockets import free_port
 
 # argv: DIR. Reads DIR/behavior when it starts: "ok" (READY=1 after
-# DIR/delay seconds, then serve), "sick" (the same, and DIR/sick.PID exists,
+# DIR/delay seconds and once DIR/hold is gone, then serve), "sick" (the same, and DIR/sick.PID exists,
 # which the healthcheck of the tests looks for with $MAINPID), "exit" (exit 3
 # after the delay, never ready), "hang" (never ready, never serves). Logs "start PID", "ready PID",
 # "stop PID" lines to DIR/events.
@@ -43,6 +43,10 @@ event("start")
 if behavior == "sick":
     open(f"{d}/sick.{os.getpid()}", "w").close()
 time.sleep(delay)
+# The test holds a new server back from READY=1 until it has looked at both
+# processes: a window of time would be missed on a loaded machine.
+while os.path.exists(f"{d}/hold") and not stop:
+    time.sleep(0.02)
 if behavior == "exit":
     os._exit(3)
 if behavior == "hang":
@@ -157,10 +161,10 @@ def clean_end(runner, foster, expected_status=0):
 
 def test_both_pids_visible_and_old_serves_until_new_is_ready(runner):
     d, port, foster, _, sock, _ = start_web(runner, delay="0.5")
-    # The new server gets ready 2 s after its start: the overlap is seen by
-    # the polls below also on a loaded machine (a sanitizer build, tests in
-    # parallel).
-    (d / "delay").write_text("2")
+    # The new server gets ready once the test has seen both processes (CI's
+    # ASan run once missed a 2 s window) and 0.5 s have passed, so the old
+    # one is seen serving meanwhile.
+    (d / "hold").touch()
     old = status_json(sock)["web"]["pid"]
     dep_pid = status_json(sock)["dep"]["pid"]
     client = Client(port)
@@ -177,6 +181,7 @@ def test_both_pids_visible_and_old_serves_until_new_is_ready(runner):
     assert alive(foster, old) and alive(foster, new)
     # The service counts as ready while the old process serves.
     assert ctl(sock, "check", "web").returncode == 0
+    (d / "hold").unlink()
     out, err = restart.communicate(timeout=PROMPT)
     assert restart.returncode == 0, err
     ready_at = dict(events(d, "ready"))[new]
@@ -243,13 +248,14 @@ def test_reload_with_restart_mode_overlap(runner):
     client = Client(port)
     client.start()
     wait_until(lambda: client.answers, what="a first answer")
-    (d / "delay").write_text("2")  # the new server: an overlap the polls below see under load too
+    (d / "hold").touch()  # the new server: an overlap the polls below see under load too
     import textwrap
     write_config(cfg, config_text(sock, textwrap.dedent(services.replace(
         'restart_mode = "overlap"', 'restart_mode = "overlap"\nenvironment = { VERSION = "2" }'))))
     assert ctl(sock, "reload").returncode == 0
     during = wait_service(sock, "web", lambda s: s["overlap"] is not None)
     assert during["overlap"]["pid"] == old
+    (d / "hold").unlink()
     web = wait_service(sock, "web", lambda s: s["overlap"] is None and s["state"] == "running")
     assert web["pid"] != old
     with open(f"/proc/{host_pid(foster.pid, web['pid'])}/environ", "rb") as f:
@@ -288,21 +294,23 @@ def test_overlap_refused_twice_and_stopped_with_the_service(runner):
     assert ctl(sock, "start", "web").returncode == 0
     before = status_json(sock)["web"]
     old = before["pid"]
-    # The new server readies after 3 s: the old one must still be there when
-    # the scans of /proc below find it on a loaded machine (CI's ASan run
-    # missed a 1 s window: the old one was stopped, rightly, once the new was ready).
-    (d / "delay").write_text("3")
+    # The new server is held back from READY=1 until the old one is killed:
+    # CI's ASan run missed a 1 s window (the old one was stopped, rightly,
+    # once the new was ready).
+    (d / "hold").touch()
     crash = overlap_in_background(sock)
     wait_service(sock, "web", lambda s: s["overlap"] is not None and s["pid"] not in (None, old))
     os.kill(wait_until(lambda: host_pid(foster.pid, old), what=f"old server {old}, {status_json(sock)}"),
             signal.SIGKILL)
+    # foster has seen the old one die (it drains what it left, or is gone).
+    wait_service(sock, "web", lambda s: s["overlap"] is None or s["overlap"]["role"] == "draining")
+    (d / "hold").unlink()
     _, err = crash.communicate(timeout=PROMPT)
     assert crash.returncode == 0, err
     web = status_json(sock)["web"]
     assert web["state"] == "running" and web["pid"] != old and web["overlap"] is None, web
     assert web["restarts"] == 0 and web["exit_status"] == before["exit_status"], (before, web)
     assert "exited (killed by SIGKILL) during the overlapping restart; not restarted" in foster.stderr()
-    (d / "delay").write_text("0.3")
     # SIGTERM to foster during an overlap: both are stopped, foster exits 0.
     old = web["pid"]
     (d / "behavior").write_text("hang")
