@@ -5,6 +5,7 @@ protocol's datagrams, and the stdout stream protocol's header and lines)."""
 import os
 import select
 import socket
+import struct
 import time
 
 from helpers import PROMPT
@@ -21,6 +22,21 @@ def parse_notify(data):
     return out
 
 
+# Python's socket module does not name it; 35 on every Linux architecture
+# foster builds for (asm-generic/socket.h, x86).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def arrival(ancillary):
+    """The monotonic time a datagram arrived, from its SO_TIMESTAMPNS stamp
+    (the realtime clock), or now if it has none."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            sec, nsec = struct.unpack("qq", data[:16])
+            return time.monotonic() - (time.time() - (sec + nsec / 1e9))
+    return time.monotonic()
+
+
 class NotifyListener:
     """systemd's end of NOTIFY_SOCKET: collects every datagram with the time
     it arrived."""
@@ -34,7 +50,10 @@ class NotifyListener:
         else:
             self.address = str(tmp / "systemd-notify.sock")
             self.sock.bind(self.address)
-        self.messages = []   # (monotonic time, {VAR: value})
+        # The kernel stamps each datagram as it arrives: a test descheduled
+        # on a loaded machine reads late, but the gaps it sees stay true.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.messages = []   # (monotonic time it arrived, {VAR: value})
 
     def env(self, base=None, **extra):
         env = dict(os.environ if base is None else base)
@@ -50,10 +69,10 @@ class NotifyListener:
             return False
         while True:
             try:
-                data = self.sock.recv(65536, socket.MSG_DONTWAIT)
+                data, ancillary, _, _ = self.sock.recvmsg(65536, 64, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return True
-            self.messages.append((time.monotonic(), parse_notify(data)))
+            self.messages.append((arrival(ancillary), parse_notify(data)))
 
     def drain(self):
         self._read(0)
