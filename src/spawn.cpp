@@ -327,9 +327,12 @@ SpawnResult spawn(const SpawnRequest& request) {
     if (pid < 0) return {std::nullopt, {SpawnStage::fork, errno, -1}};
     Fd child_pidfd{pidfd};
 
-    // We run again only after the child exec'd or exited; closing our write
-    // end leaves the child's (gone at exec) as the only one, so read() sees
-    // EOF for success or the report for failure, without blocking.
+    // We run again once the child's exec has let go of our memory, or it
+    // exited; closing our write end leaves the child's as the only one, so
+    // read() sees EOF for success or the report for failure. It can still
+    // wait a moment: the kernel wakes a vfork parent when the new program's
+    // memory is in place, a few microseconds before exec closes the
+    // child's close-on-exec descriptors.
     report.write_end.reset();
     SpawnFailure failure = read_report(report.read_end.get(), pid);
     if (failure.stage != SpawnStage::none) return {std::nullopt, failure};
