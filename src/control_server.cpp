@@ -238,11 +238,9 @@ void ControlServer::on_request(ConnectionIt c, std::string_view line) {
         c->waiting.reset();
         answer(c, handler_.wait_timed_out(timed_out));
     });
-    // It may be done already (stopping a service that was stopped).
-    if (auto done = handler_.wait_result(request)) {
-        c->waiting.reset();
-        answer(c, *done);
-    }
+    // Not asked yet whether it is done: the supervisor settles after every
+    // batch of events (a requested start begins there), then settle_waiters()
+    // answers, also a wait that is over at once (stopping what is stopped).
 }
 
 void ControlServer::settle_waiters() {

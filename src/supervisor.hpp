@@ -231,6 +231,15 @@ private:
     std::optional<std::string> unknown_name(const std::vector<std::string>& names) const;
     // `fosterctl reload NAME...`: each service's reload_signal to its main process.
     control::Response reload_services(const std::vector<std::string>& names);
+    // One per command of handle_request; names are expanded and known.
+    control::Response answer_status(const std::vector<std::string>& names) const;
+    control::Response answer_start(const control::Request& request);
+    control::Response answer_stop(const std::vector<std::string>& names);
+    control::Response answer_signal(const std::vector<std::string>& names, int sig);
+    control::Response answer_reload();
+    control::Response answer_reopen();
+    control::Response answer_shutdown();
+    control::Response answer_check(const std::vector<std::string>& names) const;
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;

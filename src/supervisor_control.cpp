@@ -25,6 +25,11 @@ Response failure(std::string text, std::vector<std::string> details = {}) {
     return Response{false, std::move(text), {}, std::move(details)};
 }
 
+// True when `name` is among the names asked for, or none was.
+bool named(const std::vector<std::string>& names, const std::string& name) {
+    return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+}
+
 }  // namespace
 
 control::StatusRow Supervisor::status_row(const Service& s, TimePoint now) const {
@@ -95,93 +100,108 @@ Response Supervisor::reload_services(const std::vector<std::string>& names) {
     return ok();
 }
 
+// One function per command. None settles: the loop settles after every
+// batch of events (DESIGN.md), and settle() answers the waiting fosterctls.
 Response Supervisor::handle_request(const control::Request& asked) {
     // A table's name stands for every one of its instances.
     control::Request request = asked;
     request.names = expand_names(asked.names);
     if (auto unknown = unknown_name(request.names)) return failure(*unknown);
-    const TimePoint now = Clock::now();
-    const bool shutting_down = phase_ != Phase::running;
     switch (request.command) {
-        case Command::status: {
-            Response r;
-            for (const auto& s : services_) {
-                if (s->removing) continue;
-                const auto& names = request.names;
-                if (names.empty() || std::find(names.begin(), names.end(), s->config.name) != names.end())
-                    r.rows.push_back(status_row(*s, now));
-            }
-            return r;
-        }
+        case Command::status: return answer_status(request.names);
         case Command::start:
-        case Command::restart:
-            if (shutting_down) return failure("foster is shutting down");
-            if (request.overlap) return restart_overlapping(request.names);
-            for (const auto& name : request.names) {
-                Service& s = *find(name);
-                log::info(name + ": " + (request.command == Command::start ? "start" : "restart") + " requested");
-                request_start(s, request.command == Command::restart, now);
-            }
-            settle();
-            return ok();
-        case Command::stop:
-            for (const auto& name : request.names) {
-                Service& s = *find(name);
-                log::info(name + ": stop requested");
-                s.wanted = s.start_pending = false;
-                if (!s.machine.is_down()) handle(s, s.machine.stop_requested(now));
-            }
-            return ok();
-        case Command::signal:
-            for (const auto& name : request.names) {
-                Service& s = *find(name);
-                if (!s.main_process) return failure(name + " is not running");
-                if (!send_signal(s.main_process, request.signal))
-                    return failure("cannot send " + signal_name(request.signal) + " to " + name + ": " +
-                                   log::errno_text(errno));
-                log::info(name + ": sent " + signal_name(request.signal) + " (fosterctl)");
-            }
-            return ok();
-        case Command::reload: {
-            if (!request.names.empty()) return reload_services(request.names);
-            if (!options_.config_path) return failure("no config file to reload");
-            const auto errors = reload();
-            if (errors.empty()) return ok();
-            std::vector<std::string> details;
-            for (const auto& e : errors) details.push_back(e.to_string());
-            return failure("reload refused: " + std::to_string(errors.size()) + " error(s) in the config", details);
-        }
-        case Command::reopen: {
-            // logrotate's postrotate: the files foster writes itself, opened
-            // again at their paths (a renamed file is let go, a new one made).
-            log::info("reopening the output files (fosterctl)");
-            const std::string failures = reopen_output_files();
-            if (failures.empty()) return ok();
-            return failure("cannot reopen every output file: " + failures);
-        }
-        case Command::shutdown:
-            log::info("shutdown requested (fosterctl)");
-            begin_shutdown();
-            return ok();
-        case Command::check: {
-            std::vector<std::string> bad;
-            for (const auto& s : services_) {
-                const auto& names = request.names;
-                const bool named = names.empty() ? s->config.autostart && !s->removing
-                                                 : std::find(names.begin(), names.end(), s->config.name) != names.end();
-                if (named && !is_ready(*s))
-                    bad.push_back(s->config.name + " is " + service::state_name(s->machine.state()) +
-                                  (s->machine.state() == State::running && !healthy_enough(*s)
-                                       ? std::string(" but ") + health_name(s->health.health())
-                                       : ""));
-            }
-            if (bad.empty()) return ok();
-            return failure(bad.front(), bad);
-        }
+        case Command::restart: return answer_start(request);
+        case Command::stop: return answer_stop(request.names);
+        case Command::signal: return answer_signal(request.names, request.signal);
+        case Command::reload: return request.names.empty() ? answer_reload() : reload_services(request.names);
+        case Command::reopen: return answer_reopen();
+        case Command::shutdown: return answer_shutdown();
+        case Command::check: return answer_check(request.names);
         case Command::logs:  // answered by the control server from the log buffer (control_logs.cpp)
             break;
     }
     return failure("unsupported command");
+}
+
+Response Supervisor::answer_status(const std::vector<std::string>& names) const {
+    const TimePoint now = Clock::now();
+    Response r;
+    for (const auto& s : services_)
+        if (!s->removing && named(names, s->config.name)) r.rows.push_back(status_row(*s, now));
+    return r;
+}
+
+Response Supervisor::answer_start(const control::Request& request) {
+    if (phase_ != Phase::running) return failure("foster is shutting down");
+    if (request.overlap) return restart_overlapping(request.names);
+    const bool restart = request.command == Command::restart;
+    const TimePoint now = Clock::now();
+    for (const auto& name : request.names) {
+        log::info(name + ": " + (restart ? "restart" : "start") + " requested");
+        request_start(*find(name), restart, now);
+    }
+    return ok();
+}
+
+Response Supervisor::answer_stop(const std::vector<std::string>& names) {
+    const TimePoint now = Clock::now();
+    for (const auto& name : names) {
+        Service& s = *find(name);
+        log::info(name + ": stop requested");
+        s.wanted = s.start_pending = false;
+        if (!s.machine.is_down()) handle(s, s.machine.stop_requested(now));
+    }
+    return ok();
+}
+
+Response Supervisor::answer_signal(const std::vector<std::string>& names, int sig) {
+    for (const auto& name : names) {
+        Service& s = *find(name);
+        if (!s.main_process) return failure(name + " is not running");
+        if (!send_signal(s.main_process, sig))
+            return failure("cannot send " + signal_name(sig) + " to " + name + ": " + log::errno_text(errno));
+        log::info(name + ": sent " + signal_name(sig) + " (fosterctl)");
+    }
+    return ok();
+}
+
+Response Supervisor::answer_reload() {
+    if (!options_.config_path) return failure("no config file to reload");
+    const auto errors = reload();
+    if (errors.empty()) return ok();
+    std::vector<std::string> details;
+    for (const auto& e : errors) details.push_back(e.to_string());
+    return failure("reload refused: " + std::to_string(errors.size()) + " error(s) in the config", details);
+}
+
+// logrotate's postrotate: the files foster writes itself, opened again at
+// their paths (a renamed file is let go, a new one made).
+Response Supervisor::answer_reopen() {
+    log::info("reopening the output files (fosterctl)");
+    const std::string failures = reopen_output_files();
+    if (failures.empty()) return ok();
+    return failure("cannot reopen every output file: " + failures);
+}
+
+Response Supervisor::answer_shutdown() {
+    log::info("shutdown requested (fosterctl)");
+    begin_shutdown();
+    return ok();
+}
+
+// Ready as dependents see it; without names, every service that starts by itself.
+Response Supervisor::answer_check(const std::vector<std::string>& names) const {
+    std::vector<std::string> bad;
+    for (const auto& s : services_) {
+        const bool asked = names.empty() ? s->config.autostart && !s->removing : named(names, s->config.name);
+        if (!asked || is_ready(*s)) continue;
+        std::string why = s->config.name + " is " + service::state_name(s->machine.state());
+        if (s->machine.state() == State::running && !healthy_enough(*s))
+            why += std::string(" but ") + health_name(s->health.health());
+        bad.push_back(std::move(why));
+    }
+    if (bad.empty()) return ok();
+    return failure(bad.front(), bad);
 }
 
 // start/restart: every named service ready; stop: every one down. A service

@@ -72,7 +72,6 @@ control::Response Supervisor::restart_overlapping(const std::vector<std::string>
             request_start(s, true, now);
         }
     }
-    settle();
     return control::Response{};
 }
 
