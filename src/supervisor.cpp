@@ -695,6 +695,7 @@ void Supervisor::settle() {
     if (phase_ == Phase::stopping_services) advance_shutdown();
     forget_removed();
     close_stopped_sockets();
+    end_start_up_burst();
     if (control_) control_->settle_waiters();
     report_to_systemd();
 }

@@ -158,6 +158,7 @@ private:
     void on_exec_report(pid_t pid, bool exited);
     void make_room_for_an_exec();
     void wait_for_an_exec();
+    void end_start_up_burst();
     void arm_timer(Service& s, TimePoint when);
     void signal_service(Service& s, int sig);
     // Hooks (supervisor_hooks.cpp). start_run: pre_start, if any, then the

@@ -76,11 +76,6 @@ void Supervisor::on_exec_report(pid_t pid, bool exited) {
                   log::errno_text(outcome->error);
     loop_.unwatch(it->second.token);
     execs_in_flight_.erase(it);  // the child exec'd or exited: its memory is free
-    if (execs_in_flight_.empty() && !start_up_burst_over_) {
-        // Once: later bursts keep their stacks (release_kept_stacks, spawn.hpp).
-        start_up_burst_over_ = true;
-        release_kept_stacks();
-    }
     const auto service = by_pid_.find(pid);
     if (service == by_pid_.end()) return;
     Service& s = *service->second;
@@ -91,6 +86,17 @@ void Supervisor::on_exec_report(pid_t pid, bool exited) {
     }
     log::error(s.config.name + ": " + failure);
     handle(s, s.machine.exec_failed(Clock::now(), outcome->error));
+}
+
+// Once, at the end of the first settle with no child left between clone and
+// exec: later bursts keep their stacks (release_kept_stacks, spawn.hpp). Not
+// when the last exec in flight reports: that happens in the middle of a
+// start-up too, when wait_for_an_exec finds every child of a full batch
+// done, and the stacks of the starts after it would be kept.
+void Supervisor::end_start_up_burst() {
+    if (start_up_burst_over_ || !execs_in_flight_.empty()) return;
+    start_up_burst_over_ = true;
+    release_kept_stacks();
 }
 
 }  // namespace foster

@@ -120,12 +120,12 @@ def test_the_start_up_burst_leaves_no_child_stack_behind(plain_runner):
         states = [s["state"] for s in status_json(sock).values()]
         return len(states) == count and set(states) == {"running"}
     wait_until(all_running, PROMPT, what=f"{count} services running")
-    assert child_stacks_mapped(foster.pid) == 0
+    assert child_stacks_mapped(foster.pid) == 0, open(f"/proc/{foster.pid}/maps").read()
     # A later start maps a stack again, and keeps it.
     s00 = status_json(sock)["s00"]["pid"]
     os.kill(s00, signal.SIGKILL)
     wait_until(lambda: status_json(sock)["s00"]["state"] == "running" and status_json(sock)["s00"]["pid"] != s00,
                PROMPT, what="s00 restarted")
-    assert child_stacks_mapped(foster.pid) == 1
+    assert child_stacks_mapped(foster.pid) == 1, open(f"/proc/{foster.pid}/maps").read()
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
