@@ -101,19 +101,31 @@ def test_orphans_that_exit_together_are_all_reaped(plain_runner):
     count = 60
     fifo = plain_runner.tmp / "release"
     os.mkfifo(fifo)
+    # The test holds the fifo open for writing from the start, so no cat
+    # blocks in its open; closing it is every cat's EOF at once. (A writer
+    # that opened and closed it once missed any cat not yet in its open on
+    # a loaded machine: that cat then waited for ever.)
+    held = os.open(fifo, os.O_RDWR)
     text = f"""
         [services.spawner]
         command = ["/bin/sh", "-c", "for i in $(seq {count}); do (cat {fifo} > /dev/null &); done; exec sleep 1000"]
         """
-    foster, _ = start(plain_runner, text)
-    pid = foster.pid
+    try:
+        foster, _ = start(plain_runner, text)
+        pid = foster.pid
 
-    def orphans():
-        return [p for p in children_of(pid) if comm(p) == "cat"]
-    wait_until(lambda: len(orphans()) == count, PROMPT, what=f"{count} orphaned cats adopted by foster")
-    # Every cat is blocked opening the fifo for reading; one writer that
-    # opens and closes it releases all of them at once (EOF).
-    os.close(os.open(fifo, os.O_WRONLY))
+        def orphans():
+            return [p for p in children_of(pid) if comm(p) == "cat"]
+
+        def reads_the_fifo(p):
+            try:
+                return any(os.readlink(f"/proc/{p}/fd/{fd}") == str(fifo) for fd in os.listdir(f"/proc/{p}/fd"))
+            except OSError:
+                return False
+        wait_until(lambda: len(orphans()) == count and all(reads_the_fifo(p) for p in orphans()), PROMPT,
+                   what=f"{count} orphaned cats adopted by foster, each reading the fifo")
+    finally:
+        os.close(held)
     wait_until(lambda: not orphans() and not zombies_of(pid), PROMPT,
                what="every orphan exited and reaped, no zombie left")
     assert foster.running(), foster.stderr()[-2000:]
