@@ -283,9 +283,12 @@ def test_start_clears_fatal(plain_runner):
 # ------------------------------------------------------------- stop, restart
 
 def trap_stop(d, name, delay):
-    """sh that, on SIGTERM, waits `delay` seconds and then exits 0."""
+    """sh that, on SIGTERM, waits `delay` seconds and then exits 0. NAME.trapped
+    exists once its sleep is forked: a SIGTERM to the group that came while sh
+    was still forking it would miss the sleep, and foster would rightly wait
+    for that leftover until stop_timeout."""
     return q(f"trap 'sleep {delay}; echo done > {d}/{name}.stopped; exit 0' TERM; "
-             f"touch {d}/{name}.trapped; while :; do sleep 1000 & wait $!; done")
+             f"sleep 1000 & touch {d}/{name}.trapped; wait $!")
 
 
 def test_stop_waits_until_stopped(plain_runner):
@@ -315,7 +318,7 @@ def test_stop_no_wait_returns_at_once(plain_runner):
     services = f"""
     [services.lingers]
     command = {q(f"trap 'while [ ! -e {d}/go ]; do sleep 0.05; done; exit 0' TERM; "
-                 f"touch {d}/lingers.trapped; while :; do sleep 1000 & wait $!; done")}
+                 f"sleep 1000 & touch {d}/lingers.trapped; wait $!")}
     stop_timeout = "60s"
     """
     foster, cfg, sock = start_foster(plain_runner, services)
