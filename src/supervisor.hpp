@@ -241,6 +241,8 @@ private:
     control::Response answer_reopen();
     control::Response answer_shutdown();
     control::Response answer_check(const std::vector<std::string>& names) const;
+    [[nodiscard]] std::string given_up_state(const Service& s) const;
+    [[nodiscard]] const Service* given_up_dependency(const Service& s) const;
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;

@@ -204,8 +204,30 @@ Response Supervisor::answer_check(const std::vector<std::string>& names) const {
     return failure(bad.front(), bad);
 }
 
+// "fatal", "exited (exit status 1)": a service that will not become ready
+// unless it is asked to start again.
+std::string Supervisor::given_up_state(const Service& s) const {
+    std::string state = service::state_name(s.machine.state());
+    if (const auto code = s.machine.exit_status()) state += " (exit status " + std::to_string(*code) + ")";
+    return state;
+}
+
+// The dependency that keeps a service waiting to start, when that one has
+// given up (fatal, or exited and not to be started again): foster does not
+// start dependencies by itself, so the wait would only end at the timeout.
+// A dependency that is stopped may yet be started by someone; not this one.
+const Service* Supervisor::given_up_dependency(const Service& s) const {
+    if (!s.start_pending || !s.machine.is_down()) return nullptr;
+    const Service* blocker = nullptr;
+    if (dependencies_ready(s, blocker) || blocker == nullptr || is_ready(*blocker)) return nullptr;
+    const State st = blocker->machine.state();
+    const bool gave_up = st == State::fatal || (st == State::exited && !blocker->start_pending);
+    return gave_up ? blocker : nullptr;
+}
+
 // start/restart: every named service ready; stop: every one down. A service
-// that can no longer get there (fatal; exited and not restarting) ends the wait.
+// that can no longer get there (fatal; exited and not restarting; waiting for
+// a dependency that is either) ends the wait.
 std::optional<Response> Supervisor::wait_result(const control::Request& request) {
     std::vector<std::string> failed;
     bool pending = false;
@@ -234,9 +256,9 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
         }
         if (is_ready(*s)) continue;
         if (st == State::fatal || (st == State::exited && !s->start_pending)) {
-            std::string why = name + " is " + service::state_name(st);
-            if (const auto code = s->machine.exit_status()) why += " (exit status " + std::to_string(*code) + ")";
-            failed.push_back(why);
+            failed.push_back(name + " is " + given_up_state(*s));
+        } else if (const Service* dep = given_up_dependency(*s)) {
+            failed.push_back(name + " waits for " + dep->config.name + ", which is " + given_up_state(*dep));
         } else {
             pending = true;
         }

@@ -242,6 +242,51 @@ def test_start_of_a_failing_service_fails_with_a_reason(plain_runner):
         assert took < 10, f"start {name} waited {took:.1f}s for a goal it could no longer reach"
 
 
+def test_start_fails_at_once_when_a_dependency_gave_up(plain_runner):
+    """foster does not start dependencies: a start of web whose db is fatal,
+    or exited for good, could only wait for its timeout. It fails at once and
+    names the dependency; the start stays asked for, so web starts once db is
+    started and ready."""
+    d = plain_runner.tmp
+    foster, cfg, sock = start_foster(plain_runner, f"""
+        [services.db]
+        command = {q(f"test -e {d}/fixed && exec sleep 1000; exit 3")}
+        restart_delay = "10ms"
+        start_limit_burst = 1
+        start_limit_interval = "30s"
+
+        [services.setup]
+        command = "exit 4"
+        type = "oneshot"
+        restart = "no"
+
+        [services.web]
+        command = ["sleep", "1000"]
+        depends_on = ["db"]
+        autostart = false
+
+        [services.job]
+        command = ["sleep", "1000"]
+        depends_on = ["setup"]
+        autostart = false
+        """)
+    wait_state(sock, "db", "fatal")
+    wait_state(sock, "setup", "exited")
+    for name, why in (("web", "web waits for db, which is fatal (exit status 3)"),
+                      ("job", "job waits for setup, which is exited (exit status 4)")):
+        r, took = timed_ctl(sock, "--timeout", "15s", "start", name)
+        assert r.returncode == 1, (name, r.stderr)
+        assert why in r.stderr, r.stderr
+        assert took < PROMPT, f"start {name} waited {took:.1f}s for a dependency that gave up"
+        assert service(sock, name)["state"] == "stopped"
+    (d / "fixed").touch()
+    r = ctl(sock, "start", "db")
+    assert r.returncode == 0, r.stderr
+    wait_state(sock, "web", "running")
+    foster.send(signal.SIGTERM)
+    assert foster.wait() == 0, foster.stderr()
+
+
 def test_start_no_wait_returns_at_once(plain_runner):
     foster, cfg, sock = start_services(plain_runner)
     r, took = timed_ctl(sock, "start", "--no-wait", "slower")
