@@ -238,9 +238,12 @@ void ControlServer::on_request(ConnectionIt c, std::string_view line) {
         c->waiting.reset();
         answer(c, handler_.wait_timed_out(timed_out));
     });
-    // Not asked yet whether it is done: the supervisor settles after every
-    // batch of events (a requested start begins there), then settle_waiters()
-    // answers, also a wait that is over at once (stopping what is stopped).
+    // It may be done already (stopping a service that was stopped): judged
+    // now, against the state this request left, not after later requests.
+    if (auto done = handler_.wait_result(request)) {
+        c->waiting.reset();
+        answer(c, *done);
+    }
 }
 
 void ControlServer::settle_waiters() {

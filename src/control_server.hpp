@@ -62,8 +62,7 @@ public:
     // Closes every connection and removes the socket file.
     ~ControlServer();
 
-    // After every batch of events, once the supervisor has settled: answer
-    // the waiting requests that are done (new ones included).
+    // After every batch of events: answer waiting requests that are done.
     void settle_waiters();
 
     // Answers `logs` requests from `buffer` and pushes its new lines to

@@ -100,8 +100,7 @@ Response Supervisor::reload_services(const std::vector<std::string>& names) {
     return ok();
 }
 
-// One function per command. None settles: the loop settles after every
-// batch of events (DESIGN.md), and settle() answers the waiting fosterctls.
+// One function per command.
 Response Supervisor::handle_request(const control::Request& asked) {
     // A table's name stands for every one of its instances.
     control::Request request = asked;
@@ -140,6 +139,11 @@ Response Supervisor::answer_start(const control::Request& request) {
         log::info(name + ": " + (restart ? "restart" : "start") + " requested");
         request_start(*find(name), restart, now);
     }
+    // At once, not after the batch (DESIGN.md, "Desired state"): requests
+    // act in the order they came, so a stop read in the same batch reaches
+    // the process this start made, and the start's wait is judged against
+    // a service that has begun to start.
+    settle();
     return ok();
 }
 

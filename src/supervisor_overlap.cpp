@@ -72,6 +72,7 @@ control::Response Supervisor::restart_overlapping(const std::vector<std::string>
             request_start(s, true, now);
         }
     }
+    settle();  // at once, as for any start (answer_start)
     return control::Response{};
 }
 

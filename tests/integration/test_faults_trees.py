@@ -164,8 +164,11 @@ def test_stop_right_after_start_reaches_the_whole_tree(runner):
             stopper.close()
         if not answer.startswith(b"ok"):
             slow.append((i, answer))
-            wait_state(sock, "tree", "stopped", timeout=40)
-    assert slow == [], f"stops that SIGTERM did not finish: {slow}"
+            try:
+                wait_state(sock, "tree", "stopped", timeout=40)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n{foster.stderr()[-4000:]}") from None
+    assert slow == [], f"stops that SIGTERM did not finish: {slow}\n{foster.stderr()[-4000:]}"
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
 
