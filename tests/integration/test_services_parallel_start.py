@@ -126,6 +126,6 @@ def test_the_start_up_burst_leaves_no_child_stack_behind(plain_runner):
     os.kill(s00, signal.SIGKILL)
     wait_until(lambda: status_json(sock)["s00"]["state"] == "running" and status_json(sock)["s00"]["pid"] != s00,
                PROMPT, what="s00 restarted")
-    assert child_stacks_mapped(foster.pid) == 1, open(f"/proc/{foster.pid}/maps").read()
+    assert child_stacks_mapped(foster.pid) == 1, open(f"/proc/{foster.pid}/maps").read() + foster.stderr()[-3000:]
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
