@@ -124,8 +124,12 @@ def test_the_start_up_burst_leaves_no_child_stack_behind(plain_runner):
     # A later start maps a stack again, and keeps it.
     s00 = status_json(sock)["s00"]["pid"]
     os.kill(s00, signal.SIGKILL)
-    wait_until(lambda: status_json(sock)["s00"]["state"] == "running" and status_json(sock)["s00"]["pid"] != s00,
-               PROMPT, what="s00 restarted")
+    # One status read: two let the old run pass for "running" and the
+    # backoff's pid None for "another pid", with no stack mapped yet.
+    def restarted():
+        now = status_json(sock)["s00"]
+        return now["state"] == "running" and now["pid"] not in (None, s00)
+    wait_until(restarted, PROMPT, what="s00 restarted")
     assert child_stacks_mapped(foster.pid) == 1, open(f"/proc/{foster.pid}/maps").read() + foster.stderr()[-3000:]
     foster.send(signal.SIGTERM)
     assert foster.wait() == 0, foster.stderr()
