@@ -142,6 +142,7 @@ def test_stop_right_after_start_reaches_the_whole_tree(runner):
         """)
     slow = []
     for i in range(40):
+        logged = len(foster.stderr())
         starter = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
         stopper = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
         try:
@@ -163,7 +164,10 @@ def test_stop_right_after_start_reaches_the_whole_tree(runner):
             starter.close()
             stopper.close()
         if not answer.startswith(b"ok"):
-            slow.append((i, answer))
+            # What held the stop, seen at once: the processes below foster
+            # and this iteration's whole log.
+            below = [(p, comm(p), read_stat(p)) for p in descendants(foster.pid)]
+            slow.append((i, answer, below, foster.stderr()[logged:]))
             try:
                 wait_state(sock, "tree", "stopped", timeout=40)
             except AssertionError as e:
