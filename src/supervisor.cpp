@@ -710,6 +710,13 @@ bool Supervisor::is_ready(const Service& s) const {
     return st == State::running && healthy_enough(s);
 }
 
+// Will not become ready unless asked to start again: fatal, or exited with
+// no start to follow (a failed oneshot, a run with restart = "no").
+bool Supervisor::gave_up(const Service& s) {
+    const State st = s.machine.state();
+    return st == State::fatal || (st == State::exited && !s.start_pending);
+}
+
 bool Supervisor::healthy_enough(const Service& s) const {
     return !s.config.healthcheck || s.health.health() == Health::healthy;
 }
@@ -775,8 +782,7 @@ std::optional<std::vector<std::string>> Supervisor::autostart_given_up() const {
     std::vector<std::string> given_up;
     for (const auto& s : services_) {
         if (!s->wanted || is_ready(*s)) continue;
-        const State st = s->machine.state();
-        if (st == State::fatal || (st == State::exited && !s->start_pending)) given_up.push_back(s->config.name);
+        if (gave_up(*s)) given_up.push_back(s->config.name);
         else return std::nullopt;
     }
     return given_up;

@@ -246,6 +246,7 @@ private:
 
     // Queries.
     [[nodiscard]] bool is_ready(const Service& s) const;
+    [[nodiscard]] static bool gave_up(const Service& s);
     // True when every dependency of `s` is ready; else `blocker` is the first
     // one found not ready (nullptr when a name has no service at all).
     [[nodiscard]] bool dependencies_ready(const Service& s, const Service*& blocker) const;

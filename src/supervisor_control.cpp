@@ -208,8 +208,7 @@ Response Supervisor::answer_check(const std::vector<std::string>& names) const {
     return failure(bad.front(), bad);
 }
 
-// "fatal", "exited (exit status 1)": a service that will not become ready
-// unless it is asked to start again.
+// "fatal", "exited (exit status 1)": the state of one that gave_up().
 std::string Supervisor::given_up_state(const Service& s) const {
     std::string state = service::state_name(s.machine.state());
     if (const auto code = s.machine.exit_status()) state += " (exit status " + std::to_string(*code) + ")";
@@ -224,9 +223,7 @@ const Service* Supervisor::given_up_dependency(const Service& s) const {
     if (!s.start_pending || !s.machine.is_down()) return nullptr;
     const Service* blocker = nullptr;
     if (dependencies_ready(s, blocker) || blocker == nullptr || is_ready(*blocker)) return nullptr;
-    const State st = blocker->machine.state();
-    const bool gave_up = st == State::fatal || (st == State::exited && !blocker->start_pending);
-    return gave_up ? blocker : nullptr;
+    return gave_up(*blocker) ? blocker : nullptr;
 }
 
 // start/restart: every named service ready; stop: every one down. A service
@@ -241,7 +238,6 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
             failed.push_back(name + " was removed");
             continue;
         }
-        const State st = s->machine.state();
         if (request.command == Command::stop) {
             pending |= !s->down();
             continue;
@@ -259,7 +255,7 @@ std::optional<Response> Supervisor::wait_result(const control::Request& request)
             }
         }
         if (is_ready(*s)) continue;
-        if (st == State::fatal || (st == State::exited && !s->start_pending)) {
+        if (gave_up(*s)) {
             failed.push_back(name + " is " + given_up_state(*s));
         } else if (const Service* dep = given_up_dependency(*s)) {
             failed.push_back(name + " waits for " + dep->config.name + ", which is " + given_up_state(*dep));
